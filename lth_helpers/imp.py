@@ -378,13 +378,18 @@ def run_imp(config: IMPConfig, data: MNISTData | None = None, results_dir: str |
                     found = {s: store.load(seed, round_, s, parent) for s in wanted}
                     missing = [s for s in wanted if found[s] is None]
                     if missing:
-                        starts = [member_start(s, seed, round_, ticket_masks, theta0) for s in missing]
+                        # Retrain the whole round even if only part of it is missing: a member's
+                        # numbers depend (at float rounding) on the population it is trained in, and
+                        # a resumed or repaired run must match an uninterrupted one bit for bit.
+                        starts = [member_start(s, seed, round_, ticket_masks, theta0) for s in wanted]
                         density = mask_stats(ticket_masks)["density"]
                         desc = f"seed {seed} round {round_} ({100 * density:.1f}%): {', '.join(missing)}"
                         histories, finals = _train_members(
                             [_state(w, m) for w, m in starts], device_data, config, derive_seed("batches", seed, round_),
                             device, progress, desc, use_population)
-                        for strategy, (_, masks), history, final in zip(missing, starts, histories, finals):
+                        for strategy, (_, masks), history, final in zip(wanted, starts, histories, finals):
+                            if strategy not in missing:
+                                continue  # found intact: keep the saved entry
                             tensors = {"mask": {n: m.bool() for n, m in masks.items()}}
                             if strategy == "original":
                                 tensors["final"] = _final_weights(final)
@@ -436,11 +441,14 @@ def run_one_shot(config: IMPConfig, rounds: Sequence[int], data: MNISTData | Non
         found = {n: store.load(seed, n, ONE_SHOT, parent_sha) for n in rounds}
         missing = [n for n in rounds if found[n] is None]
         if missing:
-            masks = [layerwise_magnitude_masks(dense_final, one_shot_rates(n, config.rates)) for n in missing]
+            # All requested rounds train together, as in an uninterrupted run (see run_imp).
+            masks = [layerwise_magnitude_masks(dense_final, one_shot_rates(n, config.rates)) for n in rounds]
             histories, _ = _train_members([_state(theta0, m) for m in masks], data.to(device), config,
                                           derive_seed("one_shot batches", seed), device, progress,
                                           f"seed {seed} one-shot rounds {missing}", True)
-            for n, m, history in zip(missing, masks, histories):
+            for n, m, history in zip(rounds, masks, histories):
+                if n not in missing:
+                    continue
                 meta = {"record": _record(ONE_SHOT, seed, n, m, history, config, data), "history": history.to_dict()}
                 found[n] = store.save(seed, n, ONE_SHOT, {"mask": m}, meta, parent_sha)
             result.computed += len(missing)

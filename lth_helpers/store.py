@@ -103,7 +103,10 @@ class ResultStore:
         pt_path, json_path = self._paths(seed, round_, strategy)
         pt_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = pt_path.with_name(f".{pt_path.name}.{os.getpid()}.tmp")
-        torch.save(tensors, tmp)
+        # Through a handle: given a path, torch.save names the archive inside after it (here with
+        # the pid), so identical tensors would get a different checksum in every process.
+        with open(tmp, "wb") as handle:
+            torch.save(tensors, handle)
         os.replace(tmp, pt_path)
         meta = dict(meta, key=self.key, sha256=_sha256(pt_path), parent=parent)
         atomic_write_text(json_path, json.dumps(meta))

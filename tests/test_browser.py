@@ -1,0 +1,268 @@
+"""The prune-rate slider of notebook 1 works in a real browser.
+
+Voila executes ``notebooks/01_pruning_basics.ipynb`` at quick size (``LTH_QUICK=1``) on
+localhost and renders its widgets; Debian's headless Chromium, driven by Playwright, moves the
+"prune rate" slider with the keyboard, exactly as a reader would, and the test checks that the
+accuracy text and the figure in the widget's output area both change. A screenshot of the page
+after the move is kept in ``test-artifacts/browser-slider.png``.
+
+Outside CI the test is skipped, with the reason, when Chromium, Playwright or Voila is missing.
+In CI (``CI`` set) a missing Chromium is an error: ``.ci/run`` installs it.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+# LTH_BROWSER_NOTEBOOK lets a developer point the harness at another slider notebook.
+NOTEBOOK = Path(os.environ.get("LTH_BROWSER_NOTEBOOK", ROOT / "notebooks" / "01_pruning_basics.ipynb"))
+ARTIFACTS = ROOT / "test-artifacts"
+SLIDER_LABEL = "prune rate"
+
+# The notebook trains a small network before the slider appears: be generous.
+RENDER_TIMEOUT_S = 180
+# After a slider move the widget recomputes masks and accuracy (no retraining).
+UPDATE_TIMEOUT_S = 60
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",  # /dev/shm is small in containers
+]
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium binary (Debian's first), or None when there is none."""
+    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout_s: float) -> None:
+    """Block until something accepts connections on ``port`` (without requesting a page:
+    a request to Voila's root would start executing the notebook)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"voila exited early with code {process.returncode}")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1.0)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.25)
+    raise TimeoutError(f"voila did not listen on port {port} within {timeout_s:.0f} s")
+
+
+@contextmanager
+def voila_server(notebook: Path, workdir: Path) -> Iterator[tuple[str, Path]]:
+    """Run Voila on ``notebook`` at quick size; yield (page URL, log file)."""
+    port = free_port()
+    token = secrets.token_hex(16)
+    env = dict(os.environ)
+    env.update(
+        LTH_QUICK="1",
+        JUPYTER_CONFIG_DIR=str(workdir / "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(workdir / "jupyter-runtime"),
+        IPYTHONDIR=str(workdir / "ipython"),
+        PYTHONUNBUFFERED="1",
+    )
+    # CI exports MPLBACKEND=Agg; the kernel must use the inline backend so that the figure
+    # reaches the widget's output area as an image (ipykernel picks it when this is unset).
+    env.pop("MPLBACKEND", None)
+    log_path = workdir / "voila.log"
+    command = [
+        sys.executable, "-m", "voila", str(notebook),
+        "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", f"--Voila.token={token}",
+        "--show_tracebacks=True",
+    ]
+    with open(log_path, "w") as log:
+        # Its own session, so the kernel Voila starts is stopped together with it.
+        process = subprocess.Popen(
+            command, cwd=notebook.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for_port(port, process, timeout_s=60)
+            yield f"http://127.0.0.1:{port}/?token={token}", log_path
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=15)
+
+
+# Runs in the page: the state a reader sees in the widget that holds the slider.
+_STATE_JS = """
+(label) => {
+  const sliders = [...document.querySelectorAll('.widget-slider')].filter(
+    s => [...s.querySelectorAll('.widget-label')].some(l => l.textContent.trim() === label));
+  if (sliders.length !== 1) return {error: `found ${sliders.length} sliders labelled ${label}`};
+  const slider = sliders[0];
+  // The explorer is the nearest enclosing box that also holds an output area with a figure.
+  let box = slider.parentElement;
+  while (box && !box.querySelector('.widget-output img')) box = box.parentElement;
+  if (!box) return {error: 'no figure in an output area next to the slider'};
+  const img = box.querySelector('.widget-output img');
+  const readout = slider.querySelector('.widget-readout');
+  // Accuracy text: visible text lines of the box outside the slider that mention accuracy.
+  const lines = [];
+  for (const el of box.querySelectorAll('.widget-html, .widget-label, .widget-text, .widget-output')) {
+    if (slider.contains(el)) continue;
+    for (const line of el.innerText.split('\\n')) {
+      if (/accura/i.test(line) && !lines.includes(line.trim())) lines.push(line.trim());
+    }
+  }
+  return {
+    value: readout ? readout.textContent.trim() : null,
+    img: img.getAttribute('src') || '',
+    imgCount: box.querySelectorAll('.widget-output img').length,
+    accuracy: lines.join(' | '),
+  };
+}
+"""
+
+
+def _read_state(page) -> dict:
+    state = page.evaluate("label => window.__lthSliderState(label)", SLIDER_LABEL)
+    assert "error" not in state, state.get("error")
+    return state
+
+
+def test_prune_rate_slider_in_real_browser(tmp_path: Path) -> None:
+    chromium = find_chromium()
+    if chromium is None:
+        reason = "no Chromium found (/usr/bin/chromium or on PATH): apt-get install chromium"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    pytest.importorskip("voila", reason="Voila is not installed")
+    assert NOTEBOOK.is_file(), f"{NOTEBOOK} does not exist"
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with voila_server(NOTEBOOK, tmp_path) as (url, log_path), sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"),
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 1400},
+        )
+        try:
+            # Hermetic: the page may only talk to the local Voila (badge images and CDNs in
+            # the notebook's markdown would otherwise hold up the page's load event offline).
+            local = url.split("?", 1)[0]  # http://127.0.0.1:PORT/
+            context.route("**/*", lambda route: route.continue_()
+                          if route.request.url.startswith((local, "data:", "blob:")) else route.abort())
+            page = context.pages[0] if context.pages else context.new_page()
+            page_errors: list[str] = []
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+
+            def diagnose() -> str:
+                page.screenshot(path=str(ARTIFACTS / "browser-slider-failure.png"), full_page=True)
+                log_tail = log_path.read_text(errors="replace")[-3000:]
+                return f"page errors: {page_errors}\n--- voila log (tail) ---\n{log_tail}"
+
+            # Voila streams the page while the kernel runs the notebook: the page has loaded
+            # once every cell has run, so no later cell competes with the slider's updates.
+            start = time.monotonic()
+            slider = page.locator(".widget-slider").filter(
+                has=page.locator(".widget-label", has_text=SLIDER_LABEL))
+            try:
+                page.goto(url, wait_until="load", timeout=RENDER_TIMEOUT_S * 1000)
+                slider.wait_for(state="visible", timeout=UPDATE_TIMEOUT_S * 1000)
+                page.wait_for_function(
+                    "() => document.querySelector('.widget-output img') !== null",
+                    timeout=UPDATE_TIMEOUT_S * 1000)
+            except sync_api.TimeoutError:
+                pytest.fail(f"the '{SLIDER_LABEL}' slider and its figure never appeared\n{diagnose()}")
+
+            print(f"notebook executed and rendered in {time.monotonic() - start:.1f} s")
+            slider.scroll_into_view_if_needed()
+            page.evaluate(f"window.__lthSliderState = {_STATE_JS}")
+            before = _read_state(page)
+            assert before["accuracy"], f"no accuracy text next to the slider: {before}\n{diagnose()}"
+            page.screenshot(path=str(ARTIFACTS / "browser-slider-before.png"), full_page=True)
+
+            # A reader's move: focus the handle, press the right arrow a few times.
+            handle = slider.locator(".noUi-handle")
+            handle.focus()
+            start = time.monotonic()
+            for _ in range(5):
+                page.keyboard.press("ArrowRight")
+                page.wait_for_timeout(150)
+
+            try:
+                page.wait_for_function(
+                    """([label, before]) => {
+                         const state = window.__lthSliderState(label);
+                         return !state.error && state.value !== before.value
+                           && state.img !== before.img && state.accuracy !== before.accuracy
+                           && state.accuracy !== '';
+                       }""",
+                    arg=[SLIDER_LABEL, before],
+                    timeout=UPDATE_TIMEOUT_S * 1000,
+                )
+            except sync_api.TimeoutError:
+                pytest.fail(f"slider moved but the widget did not update: before={_summary(before)} "
+                            f"after={_summary(_read_state(page))}\n{diagnose()}")
+            # Each key press is one update; let the last one land before looking.
+            after = _settled_state(page)
+            print(f"widget updated and settled {time.monotonic() - start:.1f} s after the key presses")
+            slider.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "browser-slider.png"), full_page=True)
+        finally:
+            context.close()
+
+    # Right arrow moves the handle up: the readout shows a larger prune rate.
+    assert float(after["value"]) > float(before["value"]), (before["value"], after["value"])
+    assert after["accuracy"] != before["accuracy"]
+    assert after["img"] != before["img"] and after["img"].startswith("data:image/")
+    assert not page_errors, f"JavaScript errors on the page: {page_errors}"
+
+
+def _settled_state(page, quiet_ms: int = 1500) -> dict:
+    """The widget state once it has stopped changing for ``quiet_ms``."""
+    deadline = time.monotonic() + UPDATE_TIMEOUT_S
+    state = _read_state(page)
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(quiet_ms)
+        newer = _read_state(page)
+        if newer == state:
+            return state
+        state = newer
+    raise AssertionError(f"the widget kept changing for {UPDATE_TIMEOUT_S} s: {_summary(state)}")
+
+
+def _summary(state: dict) -> dict:
+    """The state with the figure shortened to something printable."""
+    return {**state, "img": f"{state.get('img', '')[:40]}... ({len(state.get('img', ''))} chars)"}

@@ -10,5 +10,13 @@ on an ``Axes`` it is given) and takes plain data: records, histories, tensors.
 """
 
 from .style import PERCENT_TICKS, STRATEGY_COLORS, STRATEGY_LABELS, percent_axis
+from .imp import (plot_imp_overview, plot_learning_curves, plot_one_shot_vs_iterative,
+                  plot_strategy_curves, plot_vs_density)
 
 __all__ = ["PERCENT_TICKS", "STRATEGY_COLORS", "STRATEGY_LABELS", "percent_axis"]
+__all__ += ["plot_imp_overview", "plot_learning_curves", "plot_one_shot_vs_iterative",
+            "plot_strategy_curves", "plot_vs_density"]
+from .weights import (plot_fan_histograms, plot_initial_values, plot_paired_differences, plot_scale_vs_density,
+                      plot_strategy_comparison, plot_survival_prediction, plot_trained_magnitudes, plot_weight_changes)
+__all__ += ["plot_fan_histograms", "plot_initial_values", "plot_paired_differences", "plot_scale_vs_density",
+            "plot_strategy_comparison", "plot_survival_prediction", "plot_trained_magnitudes", "plot_weight_changes"]

@@ -20,3 +20,9 @@ from .weights import (plot_fan_histograms, plot_initial_values, plot_paired_diff
                       plot_strategy_comparison, plot_survival_prediction, plot_trained_magnitudes, plot_weight_changes)
 __all__ += ["plot_fan_histograms", "plot_initial_values", "plot_paired_differences", "plot_scale_vs_density",
             "plot_strategy_comparison", "plot_survival_prediction", "plot_trained_magnitudes", "plot_weight_changes"]
+from .basics import (plot_accuracy_vs_density, plot_dense_training, plot_explorer, plot_layer_densities,
+                     plot_pixel_survival, plot_retraining, plot_retraining_curves, plot_unit_masks,
+                     plot_weight_histograms)
+__all__ += ["plot_accuracy_vs_density", "plot_dense_training", "plot_explorer", "plot_layer_densities",
+            "plot_pixel_survival", "plot_retraining", "plot_retraining_curves", "plot_unit_masks",
+            "plot_weight_histograms"]

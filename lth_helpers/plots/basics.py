@@ -1,0 +1,404 @@
+"""Figures of notebook 1: a dense network trained, pruned once, and retrained.
+
+Every ``plot_*`` function takes plain data (a :class:`~lth_helpers.training.History`, sweep
+records from :func:`lth_helpers.sweeps.sweep`, weight and mask tensors, a
+:class:`~lth_helpers.sweeps.RetrainResult`) and returns a matplotlib ``Figure``. Functions that
+draw a single panel accept an ``ax`` to draw on.
+
+Conventions follow the paper: the x axis of "% of weights remaining" is logarithmic and
+decreases from left to right; accuracies are in percent.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..models import LAYER_NAMES, LAYER_SHAPES
+from ..sweeps import METHOD_LABELS, METHODS, RETRAIN_LABELS, RETRAIN_VARIANTS, PruneResult, RetrainResult
+from ..training import History
+from .style import STRATEGY_COLORS, percent_axis
+
+__all__ = [
+    "METHOD_COLORS",
+    "LAYER_COLORS",
+    "RETRAIN_COLORS",
+    "plot_dense_training",
+    "plot_accuracy_vs_density",
+    "plot_layer_densities",
+    "plot_weight_histograms",
+    "plot_pixel_survival",
+    "plot_unit_masks",
+    "plot_retraining",
+    "plot_retraining_curves",
+    "plot_explorer",
+]
+
+METHOD_COLORS = {"layerwise": "#17becf", "uniform": "#bcbd22", "global": "#e377c2"}
+LAYER_COLORS = {"fc1": "#1b9e77", "fc2": "#d95f02", "fc3": "#7570b3"}
+RETRAIN_COLORS = {
+    "fine_tune": "#8c564b",
+    "reinit": STRATEGY_COLORS["reinit"],
+    "ticket": STRATEGY_COLORS["original"],
+}
+#: Ticks for "% of weights remaining" down to 1%.
+_TICKS = (100, 51.3, 21.1, 7.0, 3.6, 1.2)
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+def _layer_title(name: str) -> str:
+    out_f, in_f = LAYER_SHAPES[name]
+    return f"{name} ({in_f}\u2192{out_f}, {in_f * out_f:,} weights)"
+
+
+def _check_records(records: Sequence[dict], metric: str) -> None:
+    if not records:
+        raise ValueError("no records to plot: pass the list lth_helpers.sweeps.sweep() returns")
+    if metric not in records[0]:
+        raise ValueError(f"unknown metric {metric!r}: records have {sorted(records[0])}")
+
+
+# ----------------------------------------------------------------------- dense training
+
+
+def plot_dense_training(history: History, title: str = "Dense LeNet-300-100") -> Figure:
+    """Losses and accuracies of one training run, with the early-stopping iteration marked."""
+    if not history.iterations:
+        raise ValueError("this history is empty: train the network first")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    its = history.iterations
+    stop = history.early_stop_iteration
+    ax_loss.plot(its, history.train_loss, color="#7f7f7f", label="training (mean since last evaluation)")
+    ax_loss.plot(its, history.val_loss, color="#1f77b4", label="validation")
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylabel("cross-entropy loss")
+    ax_acc.plot(its, [100 * a for a in history.val_acc], color="#1f77b4", label="validation")
+    ax_acc.plot(its, [100 * a for a in history.test_acc], color="#d62728", label="test")
+    low = min(min(history.val_acc), min(history.test_acc))
+    ax_acc.set_ylim(max(100 * low - 1, 100 * np.percentile(history.test_acc, 10) - 3), 100)
+    ax_acc.set_ylabel("accuracy (%)")
+    for ax in (ax_loss, ax_acc):
+        ax.axvline(stop, color="black", ls=":", lw=1)
+        ax.set_xlabel("training iteration")
+        ax.grid(alpha=0.3)
+    ax_acc.annotate(f"early stopping\n(min. val. loss, it. {stop:,})", xy=(stop, ax_acc.get_ylim()[0]),
+                    xytext=(6, 8), textcoords="offset points", fontsize=9)
+    ax_loss.legend(fontsize=9)
+    ax_acc.legend(fontsize=9, loc="lower right")
+    fig.suptitle(title)
+    return fig
+
+
+# ------------------------------------------------------------------- one-shot pruning sweep
+
+
+def plot_accuracy_vs_density(records: Sequence[dict], metric: str = "test_acc", dense_acc: float | None = None,
+                             methods: Sequence[str] | None = None, ax: Axes | None = None,
+                             title: str = "Pruned once, not retrained") -> Figure:
+    """Accuracy of the pruned (not retrained) network vs. % of weights remaining, one line per method.
+
+    ``records`` is what :func:`lth_helpers.sweeps.sweep` returns; ``metric`` is ``test_acc`` or
+    ``val_acc``; ``dense_acc`` (0-1) draws the unpruned network's accuracy for reference.
+    """
+    _check_records(records, metric)
+    fig, ax = _new_axes(ax, (6.5, 4.2))
+    present = [m for m in METHODS if any(r["method"] == m for r in records)]
+    for method in methods or present:
+        rows = sorted((r for r in records if r["method"] == method), key=lambda r: -r["density"])
+        if not rows:
+            raise ValueError(f"no records for method {method!r}; records hold {present}")
+        ax.plot([100 * r["density"] for r in rows], [100 * r[metric] for r in rows], "o-", ms=3.5,
+                color=METHOD_COLORS[method], label=METHOD_LABELS[method])
+    if dense_acc is not None:
+        ax.axhline(100 * dense_acc, color="black", ls="--", lw=1, label="dense network")
+    ax.axhline(10, color="#999999", ls=":", lw=1, label="chance (10%)")
+    percent_axis(ax, _TICKS)
+    ax.set_ylabel(("test" if metric.startswith("test") else "validation") + " accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9, loc="lower left")
+    ax.set_title(title)
+    return fig
+
+
+def plot_layer_densities(records: Sequence[dict], methods: Sequence[str] = ("layerwise", "global"),
+                         ax: Axes | None = None) -> Figure:
+    """How each method shares out the pruning: % of each layer left vs. % of the network left."""
+    _check_records(records, "layer_density")
+    fig, ax = _new_axes(ax, (6.5, 4.2))
+    styles = {"layerwise": "--", "uniform": ":", "global": "-"}
+    for method in methods:
+        rows = sorted((r for r in records if r["method"] == method), key=lambda r: -r["density"])
+        if not rows:
+            raise ValueError(f"no records for method {method!r}")
+        x = [100 * r["density"] for r in rows]
+        for name in LAYER_NAMES:
+            ax.plot(x, [100 * r["layer_density"][name] for r in rows], styles[method], color=LAYER_COLORS[name],
+                    lw=2 if method == "global" else 1.5, label=f"{name}, {METHOD_LABELS[method]}")
+    ax.plot([100, 1], [100, 1], color="#999999", lw=0.8, label="layer keeps the network's share")
+    percent_axis(ax, _TICKS)
+    ax.set_yscale("log")
+    ax.set_yticks(list(_TICKS) + [0.5])
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(plt.NullLocator())
+    ax.set_ylabel("% of the layer's weights remaining")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left", ncol=1)
+    ax.set_title("Which layers lose their weights")
+    return fig
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def plot_weight_histograms(weights: Mapping[str, torch.Tensor], thresholds: Mapping[str, Mapping[str, float]] | None = None,
+                           init_weights: Mapping[str, torch.Tensor] | None = None, bins: int = 101,
+                           title: str | None = None) -> Figure:
+    """Histogram of each layer's weights, with magnitude thresholds drawn at +-t.
+
+    Args:
+        weights: ``{layer: tensor}`` (e.g. the trained dense network's).
+        thresholds: ``{label: {layer: t}}``; weights with ``|w| <= t`` are the ones pruned.
+            Each label gets its own line style (e.g. ``{"layer-wise, 21.1%": ..., "global, 21.1%": ...}``).
+        init_weights: drawn as a grey outline for comparison (e.g. theta_0).
+        bins: histogram bins per layer.
+    """
+    fig, axes = plt.subplots(1, len(LAYER_NAMES), figsize=(13, 3.6), layout="constrained")
+    line_styles = ["-", "--", "-.", ":"]
+    line_colors = ["#17becf", "#e377c2", "#bcbd22", "#7f7f7f"]
+    for ax, name in zip(axes, LAYER_NAMES):
+        w = weights[name].detach().flatten().float().numpy()
+        lim = float(np.percentile(np.abs(w), 99.9)) * 1.05
+        edges = np.linspace(-lim, lim, bins + 1)
+        if init_weights is not None:
+            w0 = init_weights[name].detach().flatten().float().numpy()
+            ax.hist(w0, bins=edges, histtype="step", color="#7f7f7f", lw=1.2, label="at initialization")
+        ax.hist(w, bins=edges, color=LAYER_COLORS[name], alpha=0.75, label="after training")
+        for i, (label, per_layer) in enumerate((thresholds or {}).items()):
+            t = per_layer[name]
+            style = dict(color=line_colors[i % 4], ls=line_styles[i % 4], lw=1.6)
+            ax.axvline(t, label=f"\u00b1 threshold, {label}", **style)
+            ax.axvline(-t, **style)
+            if i == 0:
+                ax.axvspan(-t, t, color=line_colors[0], alpha=0.08)
+        ax.set_title(_layer_title(name), fontsize=10)
+        ax.set_xlabel("weight value")
+        ax.set_xlim(-lim, lim)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("number of weights")
+    axes[-1].legend(fontsize=8, loc="upper right")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_pixel_survival(masks_fc1: Mapping[str, torch.Tensor], pixel_std: torch.Tensor | None = None,
+                        title: str = "First layer: how many of the 300 units still see each pixel") -> Figure:
+    """First-layer masks as 28x28 images: per input pixel, the number of units that keep it.
+
+    ``masks_fc1`` maps a label (e.g. ``"layer-wise, 21.1%"``) to the (300, 784) mask of fc1.
+    ``pixel_std`` (784 values, e.g. the training images' per-pixel standard deviation) is drawn
+    first, to compare with where the digits' strokes actually vary.
+    """
+    panels = list(masks_fc1.items())
+    n = len(panels) + (pixel_std is not None)
+    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.4), layout="constrained", squeeze=False)
+    axes = axes[0]
+    i = 0
+    if pixel_std is not None:
+        img = axes[0].imshow(pixel_std.detach().view(28, 28).numpy(), cmap="Greys")
+        axes[0].set_title("training images:\nper-pixel std. deviation", fontsize=10)
+        fig.colorbar(img, ax=axes[0], shrink=0.8)
+        i = 1
+    for ax, (label, mask) in zip(axes[i:], panels):
+        if tuple(mask.shape) != (300, 784):
+            raise ValueError(f"mask {label!r} has shape {tuple(mask.shape)}, expected fc1's (300, 784)")
+        counts = mask.bool().sum(0).view(28, 28).numpy()
+        img = ax.imshow(counts, cmap="viridis", vmin=0)
+        kept = float(mask.float().mean())
+        ax.set_title(f"{label}\nfc1 keeps {100 * kept:.1f}% (uniform: {300 * kept:.0f}/pixel)", fontsize=10)
+        fig.colorbar(img, ax=ax, shrink=0.8, label="units keeping the pixel")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title)
+    return fig
+
+
+def plot_unit_masks(weights_fc1: torch.Tensor, mask_fc1: torch.Tensor, units: Sequence[int] = tuple(range(10)),
+                    ncols: int = 10, title: str | None = None) -> Figure:
+    """Receptive fields of some first-layer units: their surviving weights as 28x28 images.
+
+    Pruned pixels are white; kept weights are coloured by value (red positive, blue negative),
+    on one colour scale for all units.
+    """
+    if tuple(mask_fc1.shape) != (300, 784) or tuple(weights_fc1.shape) != (300, 784):
+        raise ValueError("expected fc1's (300, 784) weights and mask, got "
+                         f"{tuple(weights_fc1.shape)} and {tuple(mask_fc1.shape)}")
+    bad = [u for u in units if not 0 <= int(u) < 300]
+    if bad:
+        raise ValueError(f"unit indices must be in [0, 300), got {bad}")
+    units = list(units)
+    nrows = -(-len(units) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.35 * ncols, 1.5 * nrows + 0.5), layout="constrained",
+                             squeeze=False)
+    kept = (weights_fc1 * mask_fc1.to(weights_fc1.dtype)).detach()
+    lim = float(kept[units].abs().max()) or 1.0
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, unit in zip(axes.flat, units):
+        img = kept[unit].view(28, 28).numpy().copy()
+        shown = np.ma.masked_where(~mask_fc1[unit].bool().view(28, 28).numpy(), img)
+        cmap = plt.get_cmap("RdBu_r").with_extremes(bad="white")
+        ax.imshow(shown, cmap=cmap, vmin=-lim, vmax=lim)
+        ax.set_title(f"unit {unit}: {int(mask_fc1[unit].sum())}", fontsize=8)
+        ax.set_axis_on()
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+# --------------------------------------------------------------------------- retraining
+
+
+def plot_retraining(result: RetrainResult, sweep_records: Sequence[dict] | None = None,
+                    dense_acc: float | None = None, metric: str = "test_acc_at_early_stop",
+                    ax: Axes | None = None) -> Figure:
+    """Test accuracy of the pruned architecture trained three ways, vs. % of weights remaining.
+
+    Random reinitializations are drawn as their mean, with a bar from the worst to the best
+    draw. ``sweep_records`` adds the pruned-but-not-retrained curve of the same method.
+    """
+    if metric not in ("test_acc_at_early_stop", "final_test_acc"):
+        raise ValueError(f"metric must be 'test_acc_at_early_stop' or 'final_test_acc', got {metric!r}")
+    fig, ax = _new_axes(ax, (7, 4.5))
+    if sweep_records:
+        rows = sorted((r for r in sweep_records if r["method"] == result.method), key=lambda r: -r["density"])
+        ax.plot([100 * r["density"] for r in rows], [100 * r["test_acc"] for r in rows], ":", color="#555555",
+                label="pruned, not retrained")
+    for variant in RETRAIN_VARIANTS:
+        xs, mean, low, high = [], [], [], []
+        for d in result.densities:
+            values = [100 * r[metric] for r in result.select(variant, d)]
+            xs.append(100 * d)
+            mean.append(np.mean(values))
+            low.append(min(values))
+            high.append(max(values))
+        ax.errorbar(xs, mean, yerr=[np.subtract(mean, low), np.subtract(high, mean)], fmt="o-", ms=5, capsize=3,
+                    color=RETRAIN_COLORS[variant], label=RETRAIN_LABELS[variant])
+    if dense_acc is not None:
+        ax.axhline(100 * dense_acc, color="black", ls="--", lw=1, label="dense network")
+    percent_axis(ax, _TICKS)
+    ax.set_xlim(110, 100 * min(result.densities) / 1.6)  # inverted: dense on the left
+    values = [100 * r[metric] for r in result.records] + ([100 * dense_acc] if dense_acc is not None else [])
+    ax.set_ylim(max(0.0, min(values) - 6), min(100.0, max(values) + 2))
+    ax.set_ylabel("test accuracy at early stopping (%)" if metric == "test_acc_at_early_stop"
+                  else "test accuracy at the end of training (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8.5, loc="lower left")
+    ax.set_title("The same sparse architecture, trained three ways")
+    return fig
+
+
+def plot_retraining_curves(result: RetrainResult, densities: Sequence[float] | None = None,
+                           metric: str = "test_acc") -> Figure:
+    """Learning curves of the three variants, one panel per density (accuracy in %).
+
+    Each curve starts at iteration 0 with the network's accuracy before any training, so the
+    fine-tuned network starts from where pruning left it and the others from chance.
+    """
+    densities = list(result.densities if densities is None else densities)
+    fig, axes = plt.subplots(1, len(densities), figsize=(4.2 * len(densities), 3.6), layout="constrained",
+                             squeeze=False, sharey=True)
+    for ax, d in zip(axes[0], densities):
+        matched = [x for x in result.densities if abs(x - d) < 1e-9]
+        if not matched:
+            raise ValueError(f"density {d!r} was not trained: choose from {result.densities}")
+        for variant in RETRAIN_VARIANTS:
+            for i, r in enumerate(result.select(variant, matched[0])):
+                h = result.histories[(variant, matched[0], r["draw"])]
+                ys = [100 * r["start_test_acc"]] + [100 * v for v in getattr(h, metric)]
+                ax.plot([0] + h.iterations, ys, color=RETRAIN_COLORS[variant], lw=1.5, alpha=1 if i == 0 else 0.5,
+                        label=RETRAIN_LABELS[variant] if i == 0 else None)
+        ax.set_title(f"{100 * d:.1f}% of weights remaining")
+        ax.set_xlabel("training iteration")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test accuracy (%)" if metric == "test_acc" else metric)
+    axes[0][0].set_ylim(80, 100)
+    axes[0][-1].legend(fontsize=8, loc="lower right")
+    return fig
+
+
+# ----------------------------------------------------------------------- the explorer
+
+
+def plot_explorer(result: PruneResult, weights: Mapping[str, torch.Tensor], curve: Sequence[dict],
+                  dense_acc: float | None = None) -> Figure:
+    """The prune-rate explorer's figure for one pruning: everything the slider changes at once.
+
+    Top: test accuracy vs. % remaining (the method's curve, the current pruning as a star),
+    how many units see each pixel, and the per-layer densities. Bottom: each layer's weight
+    histogram with the pruned band shaded.
+    """
+    fig = plt.figure(figsize=(12, 6.4), layout="constrained")
+    grid = fig.add_gridspec(2, 3)
+    color = METHOD_COLORS[result.method]
+
+    ax = fig.add_subplot(grid[0, 0])
+    rows = sorted((r for r in curve if r["method"] == result.method), key=lambda r: -r["density"])
+    ax.plot([100 * r["density"] for r in rows], [100 * r["test_acc"] for r in rows], "-", color=color, lw=1.5)
+    ax.plot([100 * result.density], [100 * result.test_acc], "*", color="black", ms=14, zorder=5)
+    if dense_acc is not None:
+        ax.axhline(100 * dense_acc, color="black", ls="--", lw=1)
+    percent_axis(ax, _TICKS)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{100 * result.test_acc:.1f}% at {100 * result.density:.1f}% remaining", fontsize=10)
+    ax.grid(alpha=0.3)
+
+    ax = fig.add_subplot(grid[0, 1])
+    counts = result.masks["fc1"].sum(0).view(28, 28).numpy()
+    img = ax.imshow(counts, cmap="viridis", vmin=0, vmax=max(1, int(counts.max())))
+    fig.colorbar(img, ax=ax, shrink=0.85)
+    ax.set_title("fc1: units keeping each pixel", fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+    ax = fig.add_subplot(grid[0, 2])
+    values = [100 * result.layer_density[n] for n in LAYER_NAMES]
+    ax.bar(LAYER_NAMES, values, color=[LAYER_COLORS[n] for n in LAYER_NAMES])
+    for i, v in enumerate(values):
+        ax.text(i, v + 2, f"{v:.1f}%", ha="center", fontsize=9)
+    ax.set_ylim(0, 112)
+    ax.set_ylabel("% of the layer remaining")
+    ax.set_title(METHOD_LABELS[result.method], fontsize=10)
+
+    for i, name in enumerate(LAYER_NAMES):
+        ax = fig.add_subplot(grid[1, i])
+        w = weights[name].detach().flatten().float().numpy()
+        lim = float(np.percentile(np.abs(w), 99.9)) * 1.05
+        ax.hist(w, bins=np.linspace(-lim, lim, 81), color=LAYER_COLORS[name], alpha=0.75)
+        t = result.thresholds[name]
+        if t > 0:
+            ax.axvspan(-t, t, color="#555555", alpha=0.18)
+            ax.axvline(t, color="black", lw=1)
+            ax.axvline(-t, color="black", lw=1)
+        ax.set_xlim(-lim, lim)
+        ax.set_title(f"{name}: pruned |w| \u2264 {t:.3f}", fontsize=10)
+        ax.set_xlabel("weight value")
+        if i == 0:
+            ax.set_ylabel("number of weights")
+    return fig

@@ -1,0 +1,374 @@
+"""Tests for notebook 1's code: lth_helpers.sweeps, plots.basics and widgets.pruning."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn.utils import prune as torch_prune  # noqa: E402
+
+from lth_helpers import sweeps  # noqa: E402
+from lth_helpers.data import MNISTData  # noqa: E402
+from lth_helpers.models import LAYER_NAMES, LeNet300100  # noqa: E402
+from lth_helpers.plots import basics as pb  # noqa: E402
+from lth_helpers.pruning import (expected_density, global_magnitude_masks, layerwise_magnitude_masks,  # noqa: E402
+                                 one_shot_rates)
+from lth_helpers.training import evaluate  # noqa: E402
+
+
+def _synthetic_data(n_train: int = 240, n_val: int = 60, n_test: int = 80, seed: int = 0) -> MNISTData:
+    """Random 'images' whose label is decided by a fixed linear map, so a network can learn it."""
+    gen = torch.Generator().manual_seed(seed)
+    projection = torch.randn(784, 10, generator=gen)
+
+    def split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.randn(n, 784, generator=gen)
+        return x, (x @ projection).argmax(1)
+
+    (tx, ty), (vx, vy), (sx, sy) = split(n_train), split(n_val), split(n_test)
+    return MNISTData("synthetic", "synthetic", tx, ty, vx, vy, sx, sy)
+
+
+@pytest.fixture(scope="module")
+def data() -> MNISTData:
+    return _synthetic_data()
+
+
+@pytest.fixture(scope="module")
+def model() -> LeNet300100:
+    model = LeNet300100(seed=3)
+    with torch.no_grad():  # non-zero biases, so that they are exercised too
+        for _, layer in model.layers():
+            layer.bias.normal_(0, 0.1, generator=torch.Generator().manual_seed(1))
+    return model
+
+
+@pytest.fixture(scope="module")
+def net(model: LeNet300100) -> sweeps.TrainedNet:
+    return sweeps.TrainedNet.from_model(model)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# ------------------------------------------------------------------------------- masks
+
+
+@pytest.mark.parametrize("method", sweeps.METHODS)
+@pytest.mark.parametrize("rate", [0.0, 0.2, 0.5, 0.8, 0.964, 0.99])
+def test_fast_masks_equal_reference_masks(net: sweeps.TrainedNet, method: str, rate: float) -> None:
+    fast, thresholds = sweeps.prune_net(net, rate, method)
+    reference = sweeps.prune(net.weights, rate, method)
+    for name in LAYER_NAMES:
+        assert fast[name].dtype == torch.bool
+        assert torch.equal(fast[name], reference[name]), name
+        pruned = net.weights[name].abs()[~fast[name]]
+        kept = net.weights[name].abs()[fast[name]]
+        if pruned.numel():
+            # Every pruned weight is no larger than the threshold, every kept one no smaller.
+            assert float(pruned.max()) <= thresholds[name] + 1e-12
+            if method != "global":
+                assert float(pruned.max()) == pytest.approx(thresholds[name])
+            assert float(kept.min()) >= float(pruned.max())
+        else:
+            assert thresholds[name] == 0.0
+
+
+def test_prune_matches_pruning_module(net: sweeps.TrainedNet) -> None:
+    masks = sweeps.prune(net.weights, 0.7, "global")
+    assert all(torch.equal(masks[n], global_magnitude_masks(net.weights, 0.7)[n]) for n in LAYER_NAMES)
+    masks = sweeps.prune(net.weights, 0.7, "uniform")
+    assert all(torch.equal(masks[n], layerwise_magnitude_masks(net.weights, 0.7)[n]) for n in LAYER_NAMES)
+
+
+def test_masks_match_torch_prune(net: sweeps.TrainedNet) -> None:
+    rate = 0.8
+    ours, _ = sweeps.prune_net(net, rate, "uniform")
+    layers = {}
+    for name, w in net.weights.items():
+        layer = nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            layer.weight.copy_(w)
+        layers[name] = layer
+        torch_prune.l1_unstructured(layer, "weight", amount=rate)
+        assert torch.equal(layer.weight_mask.bool(), ours[name]), name
+    fresh = {n: nn.Linear(w.shape[1], w.shape[0]) for n, w in net.weights.items()}
+    with torch.no_grad():
+        for n, layer in fresh.items():
+            layer.weight.copy_(net.weights[n])
+    torch_prune.global_unstructured([(layer, "weight") for layer in fresh.values()],
+                                    pruning_method=torch_prune.L1Unstructured, amount=rate)
+    ours_global, _ = sweeps.prune_net(net, rate, "global")
+    for name, layer in fresh.items():
+        assert torch.equal(layer.weight_mask.bool(), ours_global[name]), name
+
+
+@pytest.mark.parametrize("rounds", [0, 1, 3, 7, 15])
+def test_layerwise_rates_follow_the_paper(rounds: int) -> None:
+    density = expected_density(rounds)
+    assert sweeps.paper_rounds_for_density(density) == pytest.approx(rounds, abs=1e-6)
+    rates = sweeps.layer_rates(1.0 - density, "layerwise")
+    for name, rate in one_shot_rates(rounds).items():
+        assert rates[name] == pytest.approx(rate, abs=1e-9)
+
+
+def test_layerwise_density_hits_target(net: sweeps.TrainedNet) -> None:
+    for rate in (0.3, 0.789, 0.97):
+        for method in sweeps.METHODS:
+            masks, _ = sweeps.prune_net(net, rate, method)
+            kept = sum(int(m.sum()) for m in masks.values()) / sum(m.numel() for m in masks.values())
+            assert kept == pytest.approx(1.0 - rate, abs=2e-4)
+    masks, _ = sweeps.prune_net(net, 0.9, "layerwise")
+    # The output layer keeps more than the hidden layers: it is pruned at half the rate per round.
+    assert masks["fc3"].float().mean() > masks["fc2"].float().mean() > 0
+
+
+def test_global_prunes_first_layer_hardest(net: sweeps.TrainedNet) -> None:
+    # At Glorot initialization fc1's weights are the smallest (std 0.043 vs 0.071 and 0.135).
+    masks, thresholds = sweeps.prune_net(net, 0.8, "global")
+    density = {n: float(m.float().mean()) for n, m in masks.items()}
+    assert density["fc1"] < 0.2 < density["fc2"] < density["fc3"]
+    assert len(set(thresholds.values())) == 1
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, float("nan"), "a lot"])
+def test_bad_rates_are_rejected(net: sweeps.TrainedNet, data: MNISTData, bad) -> None:
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        sweeps.prune_and_evaluate(net, data, bad)
+
+
+def test_bad_method_is_rejected(net: sweeps.TrainedNet, data: MNISTData) -> None:
+    with pytest.raises(ValueError, match="layerwise"):
+        sweeps.prune_and_evaluate(net, data, 0.5, "random")
+    with pytest.raises(ValueError, match="global"):
+        sweeps.layer_rates(0.5, "global")
+    with pytest.raises(ValueError, match="missing"):
+        sweeps.TrainedNet({"fc1": torch.zeros(300, 784)}, {})
+
+
+# ------------------------------------------------------------------------- evaluation
+
+
+def test_prune_and_evaluate_is_fast_and_correct(model: LeNet300100, net: sweeps.TrainedNet, data: MNISTData) -> None:
+    sweeps.prune_and_evaluate(net, data, 0.5)  # warm-up: the first call pays for thread start-up
+    for method in sweeps.METHODS:
+        start = time.perf_counter()
+        result = sweeps.prune_and_evaluate(net, data, 0.85, method)
+        elapsed = time.perf_counter() - start
+        assert elapsed < 1.0, f"{method}: {elapsed:.3f} s"
+        # The same masks on a real LeNet300100, evaluated by the training module, agree.
+        pruned = LeNet300100()
+        pruned.load_state_dict(model.state_dict())
+        pruned.set_masks(result.masks)
+        val_loss, val_acc = evaluate(pruned, data.val_x, data.val_y)
+        test_loss, test_acc = evaluate(pruned, data.test_x, data.test_y)
+        assert result.val_acc == pytest.approx(val_acc, abs=1e-12)
+        assert result.test_acc == pytest.approx(test_acc, abs=1e-12)
+        assert result.val_loss == pytest.approx(val_loss, rel=1e-5)
+        assert result.test_loss == pytest.approx(test_loss, rel=1e-5)
+        assert result.density == pytest.approx(pruned.density())
+        assert result.density == pytest.approx(0.15, abs=2e-4)
+        assert set(result.record()) >= {"method", "density", "layer_density", "test_acc", "val_acc"}
+
+
+def test_unpruned_net_evaluates_like_the_model(model: LeNet300100, net: sweeps.TrainedNet, data: MNISTData) -> None:
+    result = sweeps.prune_and_evaluate(net, data, 0.0)
+    assert result.density == 1.0
+    assert result.test_acc == pytest.approx(evaluate(model, data.test_x, data.test_y)[1], abs=1e-12)
+
+
+def test_sweep_records(net: sweeps.TrainedNet, data: MNISTData) -> None:
+    densities = [1.0, 0.5, 0.1]
+    records = sweeps.sweep(net, data, densities, methods=("layerwise", "global"))
+    assert [r["method"] for r in records] == ["layerwise"] * 3 + ["global"] * 3
+    assert [round(r["density"], 3) for r in records] == [1.0, 0.5, 0.1] * 2
+    assert records[0]["test_acc"] == records[3]["test_acc"]  # nothing pruned: the same network
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        sweeps.sweep(net, data, [0.0])
+    assert len(sweeps.default_densities(20)) == 21
+    assert sweeps.default_densities(20)[7] == pytest.approx(0.211, abs=1e-3)
+
+
+# ------------------------------------------------------------------------------ pixels
+
+
+def test_pixel_survival_and_stats() -> None:
+    mask = torch.zeros(300, 784, dtype=torch.bool)
+    centre = torch.zeros(28, 28, dtype=torch.bool)
+    centre[7:21, 7:21] = True
+    mask[:, centre.flatten()] = True
+    counts = sweeps.pixel_survival(mask)
+    assert counts.shape == (28, 28)
+    assert int(counts[14, 14]) == 300 and int(counts[0, 0]) == 0
+    std = centre.flatten().double()  # the centre varies, the border is blank
+    stats = sweeps.pixel_survival_stats(mask, std)
+    assert stats["blank_pixels"] == 784 - 196
+    assert stats["blank_ratio"] == 0.0
+    assert stats["ink_ratio"] == pytest.approx(784 / 196)
+    assert stats["correlation"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="300, 784"):
+        sweeps.pixel_survival(torch.ones(100, 300))
+
+
+# --------------------------------------------------------------------------- retraining
+
+
+def test_retraining_experiment(net: sweeps.TrainedNet, data: MNISTData) -> None:
+    theta0 = LeNet300100(seed=11).weights()
+    densities = [0.5, 0.1]
+    result = sweeps.retraining_experiment(net, theta0, data, densities, iterations=6, finetune_iterations=4,
+                                          eval_every=2, reinit_draws=2, seed=0, progress=False)
+    assert len(result.records) == len(densities) * (1 + 1 + 2)
+    for d in densities:
+        fine = result.select("fine_tune", d)[0]
+        assert fine["iterations"] == 4 and result.select("ticket", d)[0]["iterations"] == 6
+        assert len(result.select("reinit", d)) == 2
+        # Fine-tuning starts from the pruned network itself.
+        assert fine["start_test_acc"] == pytest.approx(sweeps.prune_and_evaluate(net, data, 1 - d).test_acc)
+        assert result.histories[("ticket", d, 0)].iterations == [2, 4, 6]
+    table = result.table()
+    assert "fine-tuned" in table and "10.0" in table
+    assert "%" not in result.table("early_stop_iteration").splitlines()[2].split("|", 2)[2]
+    with pytest.raises(ValueError, match="start_test_acc"):
+        result.table("accuracy")
+    assert 0.0 <= result.mean("reinit", 0.1) <= 1.0
+    with pytest.raises(ValueError, match="reinit_draws"):
+        sweeps.retraining_experiment(net, theta0, data, densities, 5, 5, reinit_draws=0, progress=False)
+
+
+def test_paper_comparison_uses_this_run(net: sweeps.TrainedNet, data: MNISTData) -> None:
+    from lth_helpers.training import History
+
+    history = History()
+    history.append(50, 0.5, (0.3, 0.9), (0.3, 0.912))
+    history.append(100, 0.4, (0.4, 0.9), (0.4, 0.91))
+    records = sweeps.sweep(net, data, [1.0, 0.07], methods=("layerwise", "global"))
+    result = sweeps.retraining_experiment(net, LeNet300100(seed=2).weights(), data, [0.2], iterations=2,
+                                          finetune_iterations=2, eval_every=1, progress=False)
+    table = sweeps.paper_comparison(history, records, result, data)
+    lines = table.splitlines()
+    assert lines[0].startswith("| |") and len(lines) == 2 + 5
+    assert all(line.count("|") == 4 for line in lines)
+    assert "91.2% (iteration 50 of 100; 240 training digits)" in table
+    assert f"{100 * result.mean('reinit', 0.2):.1f}%" in table
+
+
+def test_sparse_state_zeroes_pruned_weights(net: sweeps.TrainedNet) -> None:
+    masks, _ = sweeps.prune_net(net, 0.9, "layerwise")
+    state = sweeps.sparse_state(net.weights, masks)
+    model = LeNet300100()
+    model.load_state_dict(state)
+    for name, layer in model.layers():
+        assert torch.all(layer.weight[~masks[name]] == 0)
+        assert torch.all(layer.bias == 0)
+    assert model.density() == pytest.approx(0.1, abs=2e-4)
+
+
+# ------------------------------------------------------------------------------- plots
+
+
+def test_plots_return_figures(net: sweeps.TrainedNet, data: MNISTData) -> None:
+    from lth_helpers.training import History
+
+    history = History()
+    for i in range(1, 6):
+        history.append(10 * i, 1.0 / i, (0.5 / i + (i == 5), 0.8 + 0.02 * i), (0.5 / i, 0.79 + 0.02 * i))
+    assert isinstance(pb.plot_dense_training(history), Figure)
+    records = sweeps.sweep(net, data, [1.0, 0.5, 0.2, 0.05], methods=sweeps.METHODS)
+    fig = pb.plot_accuracy_vs_density(records, dense_acc=0.9)
+    assert fig.axes[0].xaxis_inverted() and fig.axes[0].get_xscale() == "log"
+    assert len(fig.axes[0].get_lines()) == 3 + 2  # three methods, dense and chance
+    assert isinstance(pb.plot_layer_densities(records), Figure)
+    result = sweeps.prune_and_evaluate(net, data, 0.8)
+    fig = pb.plot_weight_histograms(net.weights, {"layer-wise": result.thresholds}, init_weights=net.weights)
+    assert len(fig.axes) == 3
+    fig = pb.plot_pixel_survival({"layer-wise": result.masks["fc1"]}, data.train_x.std(0))
+    assert len([ax for ax in fig.axes if ax.images]) == 2
+    fig = pb.plot_unit_masks(net.weights["fc1"], result.masks["fc1"], units=range(12), ncols=6)
+    assert len([ax for ax in fig.axes if ax.images]) == 12
+    fig = pb.plot_explorer(result, net.weights, records, dense_acc=0.9)
+    assert len(fig.axes) >= 6
+
+
+def test_plot_input_errors(net: sweeps.TrainedNet, data: MNISTData) -> None:
+    with pytest.raises(ValueError, match="no records"):
+        pb.plot_accuracy_vs_density([])
+    records = sweeps.sweep(net, data, [1.0, 0.5], methods=("global",))
+    with pytest.raises(ValueError, match="layerwise"):
+        pb.plot_accuracy_vs_density(records, methods=("layerwise",))
+    with pytest.raises(ValueError, match="unit indices"):
+        pb.plot_unit_masks(net.weights["fc1"], torch.ones(300, 784, dtype=torch.bool), units=[300])
+    with pytest.raises(ValueError, match="fc1"):
+        pb.plot_pixel_survival({"x": torch.ones(10, 10, dtype=torch.bool)})
+
+
+def test_retraining_plots(net: sweeps.TrainedNet, data: MNISTData) -> None:
+    theta0 = LeNet300100(seed=11).weights()
+    result = sweeps.retraining_experiment(net, theta0, data, [0.5, 0.2], iterations=4, finetune_iterations=2,
+                                          eval_every=2, progress=False)
+    records = sweeps.sweep(net, data, [1.0, 0.5, 0.2], methods=("layerwise",))
+    fig = pb.plot_retraining(result, records, dense_acc=0.9)
+    assert isinstance(fig, Figure)
+    fig = pb.plot_retraining_curves(result, [0.2])
+    assert len(fig.axes) == 1 and len(fig.axes[0].get_lines()) == 3
+    with pytest.raises(ValueError, match="not trained"):
+        pb.plot_retraining_curves(result, [0.3])
+    with pytest.raises(ValueError, match="metric"):
+        pb.plot_retraining(result, metric="early_stop_iteration")
+
+
+# ------------------------------------------------------------------------------ widget
+
+
+def test_explorer_text_format(net: sweeps.TrainedNet, data: MNISTData) -> None:
+    from lth_helpers.widgets.pruning import explorer_text
+
+    result = sweeps.prune_and_evaluate(net, data, 0.8, "global")
+    text = explorer_text(result)
+    match = re.search(r"test accuracy: (\d+\.\d\d)% at (\d+\.\d)% weights remaining", text)
+    assert match, text
+    assert float(match.group(1)) == pytest.approx(100 * result.test_acc, abs=0.005)
+    assert float(match.group(2)) == pytest.approx(20.0, abs=0.05)
+
+
+def test_prune_rate_explorer_redraws(model: LeNet300100, data: MNISTData) -> None:
+    import ipywidgets as widgets
+
+    from lth_helpers.widgets.pruning import prune_rate_explorer
+
+    net = sweeps.TrainedNet.from_model(model)
+    curve = sweeps.sweep(net, data, [1.0, 0.5, 0.2, 0.05], methods=("layerwise", "global"))
+    box = prune_rate_explorer(model, data, prune_rate=0.5, curve=curve)
+    assert isinstance(box, widgets.Widget) and "lth-prune-explorer" in box._dom_classes
+    slider, dropdown = box.children[0].children
+    text, output = box.children[1], box.children[2]
+    assert slider.description == "prune rate" and "lth-prune-rate" in slider._dom_classes
+    assert "lth-prune-method" in dropdown._dom_classes
+    assert "50.0% weights remaining" in text.value
+    png_before = output.outputs[0]["data"]["image/png"]
+    assert base64.b64decode(png_before)[:8] == b"\x89PNG\r\n\x1a\n"
+    slider.value = 0.9
+    assert "10.0% weights remaining" in text.value
+    png_after = output.outputs[0]["data"]["image/png"]
+    assert png_after != png_before
+    assert len(output.outputs) == 1
+    dropdown.value = "uniform"  # not in the curve given: computed on first use
+    assert "same rate everywhere" in text.value
+    assert output.outputs[0]["data"]["image/png"] != png_after
+    with pytest.raises(ValueError, match="prune_rate"):
+        prune_rate_explorer(model, data, prune_rate=0.995)
+    with pytest.raises(ValueError, match="unknown pruning method"):
+        prune_rate_explorer(model, data, method="magnitude")

@@ -99,6 +99,8 @@ class IMPConfig:
     output_rate: float = 0.1
     lr: float = 1.2e-3
     batch_size: int = 60
+    test_every: int | None = None
+    eval_precision: str = "float32"
 
     @property
     def rates(self) -> dict[str, float]:
@@ -108,15 +110,23 @@ class IMPConfig:
     @property
     def train_config(self) -> TrainConfig:
         return TrainConfig(iterations=self.iterations, batch_size=self.batch_size, lr=self.lr,
-                           eval_every=self.eval_every)
+                           eval_every=self.eval_every, test_every=self.test_every,
+                           eval_precision=self.eval_precision)
 
     def schedule_settings(self) -> dict:
         """What a single training depends on (not which strategies, seeds or how many rounds)."""
-        return {
+        settings = {
             "iterations": self.iterations, "eval_every": self.eval_every, "lr": self.lr,
             "batch_size": self.batch_size, "hidden_rate": self.hidden_rate,
             "output_rate": self.output_rate, "version": RESULTS_VERSION,
         }
+        # Listed only when they differ from the default, so that stores made before these
+        # options existed keep their keys.
+        if self.test_every is not None:
+            settings["test_every"] = self.test_every
+        if self.eval_precision != "float32":
+            settings["eval_precision"] = self.eval_precision
+        return settings
 
 
 def _as_seeds(seeds: int | Iterable[int]) -> tuple[int, ...]:
@@ -155,6 +165,7 @@ def make_config(size: str = "standard", strategies: str | Sequence[str] = ("orig
         "size": preset.name, "strategies": ordered,
         "seeds": _as_seeds(preset.seeds if seeds is None else seeds),
         "iterations": preset.iterations, "eval_every": preset.eval_every, "rounds": preset.rounds,
+        "test_every": preset.test_every, "eval_precision": preset.eval_precision,
     }
     bad = set(overrides) - set(IMPConfig.__dataclass_fields__) - {"size", "strategies", "seeds"}
     if bad:

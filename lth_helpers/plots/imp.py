@@ -278,7 +278,12 @@ def mean_curve(histories: Sequence[History], metric: str = "test_acc") -> Curve:
     for history in histories[1:]:
         if tuple(history.iterations) != iterations:
             raise ValueError("histories were evaluated at different iterations; cannot average them")
-    columns = list(zip(*[getattr(h, metric) for h in histories]))
+    rows = list(zip(iterations, *[getattr(h, metric) for h in histories]))
+    # A schedule with sparse test evaluation leaves NaN where a curve was not evaluated:
+    # keep the iterations at which every history has a value.
+    rows = [row for row in rows if not any(math.isnan(v) for v in row[1:])]
+    iterations = tuple(row[0] for row in rows)
+    columns = [row[1:] for row in rows]
     return Curve(iterations=iterations,
                  mean=tuple(sum(c) / len(c) for c in columns),
                  low=tuple(min(c) for c in columns), high=tuple(max(c) for c in columns),

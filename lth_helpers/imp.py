@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
 
 from lth_helpers.imp import make_config, run_imp
 from lth_helpers.models import LeNet300100

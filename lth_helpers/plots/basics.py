@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from ..models import LAYER_NAMES, LAYER_SHAPES
 from ..sweeps import METHOD_LABELS, METHODS, RETRAIN_LABELS, RETRAIN_VARIANTS, PruneResult, RetrainResult
 from ..training import History
-from .style import STRATEGY_COLORS, percent_axis
+from .style import STRATEGY_COLORS, figure_and_axes, percent_axis
 
 __all__ = [
     "METHOD_COLORS",
@@ -49,12 +49,6 @@ RETRAIN_COLORS = {
 #: Ticks for "% of weights remaining" down to 1%.
 _TICKS = (100, 51.3, 21.1, 7.0, 3.6, 1.2)
 
-
-def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        return ax.figure, ax
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return fig, ax
 
 
 def _layer_title(name: str) -> str:
@@ -112,7 +106,7 @@ def plot_accuracy_vs_density(records: Sequence[dict], metric: str = "test_acc", 
     ``val_acc``; ``dense_acc`` (0-1) draws the unpruned network's accuracy for reference.
     """
     _check_records(records, metric)
-    fig, ax = _new_axes(ax, (6.5, 4.2))
+    fig, ax = figure_and_axes(ax, (6.5, 4.2))
     present = [m for m in METHODS if any(r["method"] == m for r in records)]
     for method in methods or present:
         rows = sorted((r for r in records if r["method"] == method), key=lambda r: -r["density"])
@@ -136,7 +130,7 @@ def plot_layer_densities(records: Sequence[dict], methods: Sequence[str] = ("lay
                          ax: Axes | None = None) -> Figure:
     """How each method shares out the pruning: % of each layer left vs. % of the network left."""
     _check_records(records, "layer_density")
-    fig, ax = _new_axes(ax, (6.5, 4.2))
+    fig, ax = figure_and_axes(ax, (6.5, 4.2))
     styles = {"layerwise": "--", "uniform": ":", "global": "-"}
     for method in methods:
         rows = sorted((r for r in records if r["method"] == method), key=lambda r: -r["density"])
@@ -284,7 +278,7 @@ def plot_retraining(result: RetrainResult, sweep_records: Sequence[dict] | None 
     """
     if metric not in ("test_acc_at_early_stop", "final_test_acc"):
         raise ValueError(f"metric must be 'test_acc_at_early_stop' or 'final_test_acc', got {metric!r}")
-    fig, ax = _new_axes(ax, (7, 4.5))
+    fig, ax = figure_and_axes(ax, (7, 4.5))
     if sweep_records:
         rows = sorted((r for r in sweep_records if r["method"] == result.method), key=lambda r: -r["density"])
         ax.plot([100 * r["density"] for r in rows], [100 * r["test_acc"] for r in rows], ":", color="#555555",

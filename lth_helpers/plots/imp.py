@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 from ..imp import STRATEGIES, IMPResult
 from ..training import History
-from .style import PERCENT_TICKS, STRATEGY_COLORS, STRATEGY_LABELS, percent_axis
+from .style import PERCENT_TICKS, STRATEGY_COLORS, STRATEGY_LABELS, figure_and_axes, percent_axis
 
 __all__ = [
     "METRICS",
@@ -316,12 +316,6 @@ def density_ticks(percents: Iterable[float]) -> list[float]:
 # ---------------------------------------------------------------------------------- figures
 
 
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        return ax.figure, ax
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return fig, ax
-
 
 def _scale(metric: str) -> float:
     return 100.0 if _is_accuracy(metric) else 1.0
@@ -337,7 +331,7 @@ def plot_vs_density(source: IMPResult | Iterable[dict], metric: str = "test_acc_
     seed's value as a faint dot.
     """
     series = summarize_records(source, metric, strategies, include_dense)
-    fig, ax = _axes(ax, (6.4, 4.2))
+    fig, ax = figure_and_axes(ax, (6.4, 4.2))
     k = _scale(metric)
     all_percents = []
     for strategy, s in series.items():
@@ -410,7 +404,7 @@ def plot_learning_curves(result: IMPResult, rounds: Sequence[int], strategy: str
     _check_metric(metric, CURVE_METRICS)
     if not rounds:
         raise ValueError("rounds must name at least one IMP round")
-    fig, ax = _axes(ax, (7.0, 4.4))
+    fig, ax = figure_and_axes(ax, (7.0, 4.4))
     k = _scale(metric)
     cmap = plt.get_cmap("viridis")
     curves = []
@@ -436,7 +430,7 @@ def plot_strategy_curves(result: IMPResult, round_: int, strategies: Sequence[st
                          include_dense: bool = True, ylim: tuple[float, float] | None = None) -> Figure:
     """Learning curves of several strategies at one round, the dense network dashed for reference."""
     _check_metric(metric, CURVE_METRICS)
-    fig, ax = _axes(ax, (7.0, 4.4))
+    fig, ax = figure_and_axes(ax, (7.0, 4.4))
     k = _scale(metric)
     curves = []
     if include_dense and round_ != 0:

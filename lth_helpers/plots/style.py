@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
-__all__ = ["STRATEGY_COLORS", "STRATEGY_LABELS", "PERCENT_TICKS", "percent_axis"]
+__all__ = ["STRATEGY_COLORS", "STRATEGY_LABELS", "PERCENT_TICKS", "percent_axis", "figure_and_axes"]
 
 STRATEGY_COLORS = {
     "original": "#1f77b4",       # the winning ticket
@@ -38,3 +40,11 @@ def percent_axis(ax: Axes, densities_percent=PERCENT_TICKS, reverse: bool = True
         ax.invert_xaxis()
     ax.set_xlabel("% of weights remaining")
     return ax
+
+
+def figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """Draw on ``ax`` when given (the caller composes a larger figure), else on a new figure."""
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax

@@ -30,7 +30,7 @@ import torch
 from lth_helpers.data import MNIST_MEAN, MNIST_STD, MNISTData, load_mnist, read_idx
 from lth_helpers.imp import _state, member_start, theta0_for
 from lth_helpers.models import LAYER_NAMES, LeNet300100
-from lth_helpers.population import LeNetPopulation, _make_adam
+from lth_helpers.population import LeNetPopulation, prepare_training
 
 try:
     from lth_helpers.population import EVAL_PRECISIONS
@@ -103,12 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     config = TrainConfig(iterations=args.iterations, eval_every=args.eval_every)
     population = LeNetPopulation(states)
-    params = population._parameters()
-    for p in params:
-        p.requires_grad_(True)
-        p.grad = torch.zeros_like(p)
-    grads = [p.grad for p in params]
-    optimizer = _make_adam(params, config)
+    params, grads, optimizer = prepare_training(population, config)
     histories = {mode: [History() for _ in members] for mode in MODES}
     x_train, y_train = data.train_x, data.train_y
     eval_seconds = {mode: 0.0 for mode in MODES}

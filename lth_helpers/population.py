@@ -29,7 +29,7 @@ from .data import MNISTData
 from .models import LAYER_NAMES, LeNet300100
 from .training import History, TrainConfig, minibatch_indices, progress_bar
 
-__all__ = ["LeNetPopulation", "train_population", "EVAL_PRECISIONS"]
+__all__ = ["LeNetPopulation", "train_population", "prepare_training", "EVAL_PRECISIONS"]
 
 #: Choices for :meth:`LeNetPopulation.evaluate`'s ``precision``.
 EVAL_PRECISIONS = ("float32", "bfloat16")
@@ -207,6 +207,20 @@ def _make_adam(params: list[torch.Tensor], config: TrainConfig) -> torch.optim.O
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
 
 
+def prepare_training(population: LeNetPopulation, config: TrainConfig
+                     ) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.optim.Optimizer]:
+    """The stacked parameters, their preallocated gradient buffers and a fresh Adam over them.
+
+    :meth:`LeNetPopulation._step` writes into the gradient buffers; ``optimizer.step()`` then
+    updates every member. Set ``p.grad = None`` and ``p.requires_grad_(False)`` afterwards.
+    """
+    params = population._parameters()
+    for p in params:
+        p.requires_grad_(True)
+        p.grad = torch.zeros_like(p)
+    return params, [p.grad for p in params], _make_adam(params, config)
+
+
 def train_population(population: LeNetPopulation, data: MNISTData, config: TrainConfig = TrainConfig(),
                      seed: int = 0, progress: bool = True, desc: str = "training") -> list[History]:
     """Train every member of ``population`` in place, in lockstep; one :class:`History` each.
@@ -224,12 +238,7 @@ def train_population(population: LeNetPopulation, data: MNISTData, config: Train
     device = population.device
     if data.train_x.device != device:
         data = data.to(device)
-    params = population._parameters()
-    for p in params:
-        p.requires_grad_(True)
-        p.grad = torch.zeros_like(p)
-    grads = [p.grad for p in params]
-    optimizer = _make_adam(params, config)
+    params, grads, optimizer = prepare_training(population, config)
 
     # Converted once: the bfloat16 validation pass then reads half the bytes every time.
     val_x = data.val_x.bfloat16() if config.eval_precision == "bfloat16" else data.val_x

@@ -1,88 +1,193 @@
 """The command line: run IMP headless, or benchmark the training loop.
 
     python -m lth_helpers imp --size quick --strategies original,reinit,random_mask --seeds 2 --out results/quick
-    python -m lth_helpers bench [--json]
+    python -m lth_helpers merge job0 job1 --out merged
+    python -m lth_helpers bench [--json] [--full]
 
 ``imp`` prints a summary table and writes ``results.json`` (one record per trained network)
 and ``config.json`` in ``--out``; finished trainings are cached under ``--out/runs`` so that
 running the same command again, or after an interruption, resumes instead of starting over.
-The notebooks read the same records.
+The notebooks read the same records. Every argument is checked before any work starts: bad
+input is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from .sizes import SIZES
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "parse_seeds"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lth_helpers", description=__doc__.split("\n\n")[0])
+def parse_seeds(text: str) -> int | list[int]:
+    """``"3"`` is a count (seeds 0, 1, 2); ``"3,4"`` (or ``"3,"``) an explicit list of seeds."""
+    try:
+        if "," not in text:
+            return int(text)
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid seeds {text!r}: expected a count (e.g. 3) or a comma-separated list (e.g. 3,4)") from None
+
+
+def parse_seed_range(text: str) -> list[int]:
+    """``"3:5"`` is seeds 3 and 4 (Python's half-open range)."""
+    try:
+        start, stop = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed range {text!r}: expected START:STOP, e.g. 3:5") from None
+    if not 0 <= start < stop:
+        raise argparse.ArgumentTypeError(f"invalid seed range {text!r}: expected 0 <= START < STOP")
+    return list(range(start, stop))
+
+
+def parse_rounds(text: str) -> list[int]:
+    """``"3,7,15"`` as a list of ints (checked for range later, with the rest of the input)."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid rounds {text!r}: expected IMP rounds like 3,7,15") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (``error: ...``) and exit code 2, no usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    defaults = argparse.ArgumentDefaultsHelpFormatter
 
-    imp = commands.add_parser("imp", help="run iterative magnitude pruning with controls")
-    imp.add_argument("--size", default="standard", help=f"one of {', '.join(SIZES)} (default: standard)")
+    imp = commands.add_parser("imp", help="run iterative magnitude pruning with controls", formatter_class=defaults)
+    imp.add_argument("--size", default="standard", help=f"the training schedule: {', '.join(SIZES)}")
     imp.add_argument("--strategies", default="original,reinit,random_mask",
                      help="comma-separated: original, reinit, fan_corrected, random_mask")
-    imp.add_argument("--seeds", type=int, default=1, help="number of independent runs (seeds 0..N-1)")
+    seeds = imp.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=parse_seeds, default=1,
+                       help="a count N (seeds 0..N-1) or a comma-separated list of seeds, e.g. 3,4")
+    seeds.add_argument("--seed-range", type=parse_seed_range, default=None,
+                       help="seeds START..STOP-1, e.g. 3:5 (for one job of a job array)")
     imp.add_argument("--rounds", type=int, default=None, help="pruning rounds (default: from --size)")
     imp.add_argument("--iterations", type=int, default=None, help="iterations per round (default: from --size)")
     imp.add_argument("--eval-every", type=int, default=None, help="evaluate every N iterations (default: from --size)")
-    imp.add_argument("--one-shot", default="", help="also run one-shot pruning to these IMP rounds, e.g. 3,7,15")
-    imp.add_argument("--out", default="results/cli", help="output folder (default: results/cli)")
-    imp.add_argument("--data-dir", default="./data", help="where MNIST is, or is downloaded to (default: ./data)")
+    imp.add_argument("--one-shot", type=parse_rounds, default=[],
+                     help="also run one-shot pruning to these IMP rounds, e.g. 3,7,15")
+    imp.add_argument("--out", default="results/cli", help="output folder")
+    imp.add_argument("--data-dir", default="./data", help="where MNIST is, or is downloaded to")
     imp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     imp.add_argument("--no-progress", action="store_true", help="no progress bars")
 
-    bench = commands.add_parser("bench", help="measure training speed against the machine's matmul rate")
-    bench.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
-    bench.add_argument("--quick", action="store_true", help="shorter measurements (less accurate)")
+    merge = commands.add_parser("merge", help="combine the results folders of jobs that ran different seeds",
+                                formatter_class=defaults)
+    merge.add_argument("folders", nargs="+", help="the --out folders of the jobs")
+    merge.add_argument("--out", required=True, help="the folder to write the merged results to")
+
+    bench = commands.add_parser("bench", help="measure training speed against the machine's matmul rate",
+                                formatter_class=defaults)
+    bench.add_argument("--json", action="store_true", help="print one JSON object on one line instead of a report")
+    bench.add_argument("--full", action="store_true", help="longer, more accurate measurements")
     bench.add_argument("--populations", default="1,2,4,8,16", help="population sizes K to measure")
     return parser
 
 
-def _run_imp(args: argparse.Namespace) -> int:
+def _json_or_none(path: Path) -> object:
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, OSError):
+        return None
+
+
+def _check_out(out: Path, config_json: str) -> None:
+    """Refuse an ``--out`` that cannot hold results, or holds another configuration's, before any work."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; expected a folder (it is created if missing)")
+    # Checked without leaving anything behind: a probe file in the nearest existing folder is
+    # created and removed at once (permission bits alone do not tell, e.g. for root).
+    existing_parent = next(p for p in (out, *out.parents) if p.exists())
+    if not existing_parent.is_dir():
+        raise ValueError(f"--out {out} lies under the file {existing_parent}; expected a folder")
+    for folder in [p for p in (out, out / "runs") if p.is_dir()] or [existing_parent]:
+        try:
+            handle, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as error:
+            raise ValueError(f"--out {out} is not writable ({error.strerror}); choose another folder") from None
+    existing = out / "config.json"
+    if existing.exists() and _json_or_none(existing) != json.loads(config_json):
+        raise ValueError(f"--out {out} holds the results of another configuration ({existing}); "
+                         "choose another --out, or delete that folder")
+
+
+def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
+    from dataclasses import asdict
+
     from .data import load_mnist
-    from .imp import make_config, run_imp, run_one_shot
+    from .imp import check_one_shot_rounds, make_config, resolve_device, run_imp, run_one_shot
 
     overrides = {k: v for k, v in (("rounds", args.rounds), ("iterations", args.iterations),
                                    ("eval_every", args.eval_every)) if v is not None}
-    config = make_config(args.size, args.strategies, args.seeds, **overrides)
-    one_shot = [int(r) for r in args.one_shot.split(",") if r.strip()]
-    data = load_mnist(args.data_dir)
+    seeds = args.seed_range if args.seed_range is not None else args.seeds
+    config = make_config(args.size, args.strategies, seeds, **overrides)
+    one_shot = check_one_shot_rounds(args.one_shot) if args.one_shot else []
+    device = resolve_device(args.device)
     out = Path(args.out)
+    config_json = json.dumps(dict(asdict(config), one_shot=one_shot), indent=1)
+    _check_out(out, config_json)
+    progress_note[0] = f"finished trainings are saved in {out / 'runs'}; run the same command again to resume"
+
+    data = load_mnist(args.data_dir, verbose=False)
     print(f"Data: {data.describe()}")
-    print(f"Size: {SIZES[config.size].describe()}")
-    result = run_imp(config, data, out / "runs", progress=not args.no_progress, device=args.device)
-    records = list(result.records)
+    print(f"Size: {SIZES[config.size].describe()}; seeds {', '.join(map(str, config.seeds))}")
+    progress = not args.no_progress
+    result = run_imp(config, data, out / "runs", progress=progress, device=device)
     if one_shot:
-        extra = run_one_shot(config, one_shot, data, out / "runs", progress=not args.no_progress, device=args.device)
-        records += [r for r in extra.records if r["strategy"] == "one_shot"]
-        result.records = records
+        extra = run_one_shot(config, one_shot, data, out / "runs", progress=progress, device=device)
+        result.records = list(result.records) + [r for r in extra.records if r["strategy"] == "one_shot"]
     path = result.to_json(out / "results.json")
+    (out / "config.json").write_text(config_json)
     print()
     print(result.format_table())
-    print(f"\n{len(records)} records written to {path}")
+    print(f"\n{len(result.records)} records written to {path}")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "imp":
-            return _run_imp(args)
-        from .bench import run_benchmark
+def _prog() -> str:
+    """How the user called us: ``lth`` (the console script) or ``python -m lth_helpers``."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return name if name and name not in ("__main__.py", "-c") else "python -m lth_helpers"
 
-        populations = [int(k) for k in args.populations.split(",") if k.strip()]
-        return run_benchmark(as_json=args.json, quick=args.quick, populations=populations)
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code (2 for bad input, 130 when interrupted)."""
+    progress_note = ["nothing had started yet"]
+    try:
+        args = build_parser(_prog()).parse_args(argv)
+        if args.command == "imp":
+            return _run_imp(args, progress_note)
+        if args.command == "merge":
+            from .merge import merge_results
+
+            path = merge_results(args.folders, args.out)
+            print(f"{len(args.folders)} results folders merged into {path}")
+            return 0
+        from .benchmarks import run_benchmark
+        from .benchmarks.throughput import validate_populations
+
+        populations = validate_populations([int(k) for k in args.populations.split(",") if k.strip()])
+        return run_benchmark(as_json=args.json, full=args.full, populations=populations)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print(f"\ninterrupted: {progress_note[0]}", file=sys.stderr)
         return 130

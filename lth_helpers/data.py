@@ -85,11 +85,30 @@ class MNISTData:
         return {"train": len(self.train_y), "val": len(self.val_y), "test": len(self.test_y)}
 
     def fingerprint(self) -> str:
-        """A short hash of the labels and sizes: results are keyed by it."""
-        digest = hashlib.sha256(self.source.encode())
-        for part in (self.train_y, self.val_y, self.test_y):
-            digest.update(part.numpy().tobytes())
-        return digest.hexdigest()[:16]
+        """A short hash of the data's full content (every image and label of every split).
+
+        Results are keyed by it, so that a results store never serves numbers trained on other
+        digits. Computed once per :class:`MNISTData` (about 0.1 s for 15,000 digits).
+        """
+        if self._fingerprint is None:
+            digest = hashlib.sha256(self.source.encode())
+            for part in (self.train_x, self.train_y, self.val_x, self.val_y, self.test_x, self.test_y):
+                digest.update(str(tuple(part.shape)).encode())
+                digest.update(part.detach().cpu().contiguous().numpy().tobytes())
+            self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+    def __post_init__(self) -> None:
+        self._fingerprint: str | None = None
+        for split in ("train", "val", "test"):
+            x, y = getattr(self, f"{split}_x"), getattr(self, f"{split}_y")
+            if len(x) != len(y):
+                raise ValueError(f"{split} split has {len(x)} images but {len(y)} labels")
+            if len(y) and (int(y.min()) < 0 or int(y.max()) > 9):
+                bad = int(y.max()) if int(y.max()) > 9 else int(y.min())
+                raise ValueError(f"{split} split has label {bad}; MNIST labels must be digits 0-9")
+            if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+                raise ValueError(f"{split} split has images with NaN or infinite pixels; expected finite values")
 
     def describe(self) -> str:
         """One line naming the data, its source and the split sizes."""
@@ -103,7 +122,9 @@ class MNISTData:
         """A copy with every tensor on ``device``."""
         moved = {k: getattr(self, k).to(device) for k in
                  ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")}
-        return MNISTData(self.name, self.source, **moved)
+        copy = MNISTData(self.name, self.source, **moved)
+        copy._fingerprint = self._fingerprint  # the same content wherever it lives
+        return copy
 
     def __repr__(self) -> str:
         return f"MNISTData({self.describe()})"

@@ -28,6 +28,8 @@ __all__ = [
     "LAYER_SHAPES",
     "glorot_std",
     "glorot_weights",
+    "lenet_logits",
+    "check_mask",
 ]
 
 LAYER_NAMES: tuple[str, ...] = ("fc1", "fc2", "fc3")
@@ -50,6 +52,44 @@ def glorot_weights(generator: torch.Generator | None = None) -> dict[str, torch.
     return weights
 
 
+def lenet_logits(x: torch.Tensor, weights: Mapping[str, torch.Tensor],
+                 biases: Mapping[str, torch.Tensor] | None = None,
+                 masks: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """LeNet-300-100's forward pass as a function: ``relu(x W1^T + b1)``, then fc2, then fc3.
+
+    This is the one place the network's arithmetic is written down; :class:`LeNet300100`, the
+    pruning sweeps and the analyses all call it. ``weights`` (and optional ``biases``, ``masks``)
+    are dicts keyed by :data:`LAYER_NAMES`; a mask multiplies its weight, so a pruned weight
+    contributes nothing. Inputs of shape ``(n, 784)`` (or images, flattened) give ``(n, 10)``.
+    """
+    h = x.flatten(1)
+    for i, name in enumerate(LAYER_NAMES):
+        w = weights[name]
+        if masks is not None and name in masks:
+            w = w * masks[name].to(w.dtype)
+        h = F.linear(h, w, None if biases is None else biases[name])
+        if i < len(LAYER_NAMES) - 1:
+            h = F.relu(h)
+    return h
+
+
+def check_mask(mask: object, shape: tuple[int, ...], name: str = "mask") -> torch.Tensor:
+    """``mask`` as a bool tensor if it is a tensor of ``shape`` holding only 0/1 (or bool) values.
+
+    Raises ``TypeError`` or ``ValueError`` naming what is wrong: a mask of 0.5, NaN, -1 or 2
+    would otherwise be silently read as "keep".
+    """
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of 0/1 or bool values, got {type(mask).__name__}")
+    if tuple(mask.shape) != tuple(shape):
+        raise ValueError(f"{name} of shape {tuple(mask.shape)} does not match weight of shape {tuple(shape)}")
+    if mask.dtype != torch.bool:
+        bad = ~((mask == 0) | (mask == 1))
+        if bool(bad.any()):
+            raise ValueError(f"{name} must hold only 0 and 1 (or bools), found {mask[bad].flatten()[0].item()!r}")
+    return mask.bool()
+
+
 class MaskedLinear(nn.Module):
     """A linear layer whose weight is multiplied by a 0/1 ``mask`` buffer in every forward pass."""
 
@@ -67,15 +107,9 @@ class MaskedLinear(nn.Module):
 
     def set_mask(self, mask: torch.Tensor) -> None:
         """Install ``mask`` (bool or 0/1) and set the pruned weights to exactly 0.0."""
-        if not isinstance(mask, torch.Tensor):
-            raise TypeError(f"mask must be a torch.Tensor, got {type(mask).__name__}")
-        if tuple(mask.shape) != tuple(self.weight.shape):
-            raise ValueError(
-                f"mask of shape {tuple(mask.shape)} does not match weight of shape "
-                f"{tuple(self.weight.shape)}"
-            )
+        mask = check_mask(mask, tuple(self.weight.shape))
         with torch.no_grad():
-            self.mask.copy_(mask.to(self.mask.dtype) != 0)
+            self.mask.copy_(mask.to(device=self.mask.device, dtype=self.mask.dtype))
             self.weight.mul_(self.mask)
 
     @property
@@ -105,10 +139,9 @@ class LeNet300100(nn.Module):
             self.load_weights(glorot_weights(generator))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.flatten(1)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        return self.fc3(x)
+        layers = dict(self.layers())
+        return lenet_logits(x, {n: l.weight for n, l in layers.items()},
+                            {n: l.bias for n, l in layers.items()}, {n: l.mask for n, l in layers.items()})
 
     # -- masks ---------------------------------------------------------------------------
 
@@ -126,8 +159,21 @@ class LeNet300100(nn.Module):
         unknown = set(masks) - set(LAYER_NAMES)
         if unknown:
             raise ValueError(f"unknown layer(s) {sorted(unknown)}: expected names from {LAYER_NAMES}")
-        for name, mask in masks.items():
-            getattr(self, name).set_mask(mask.to(self.fc1.weight.device))
+        # Every mask is checked before any is installed: a refused call leaves the model as it was.
+        checked = {name: check_mask(mask, LAYER_SHAPES[name], f"mask for {name}") for name, mask in masks.items()}
+        for name, mask in checked.items():
+            getattr(self, name).set_mask(mask)
+
+    def load_state_dict(self, state_dict: Mapping[str, torch.Tensor], strict: bool = True, assign: bool = False):
+        """``nn.Module.load_state_dict``, refusing masks that are not 0/1 and zeroing pruned weights."""
+        for name in LAYER_NAMES:
+            if f"{name}.mask" in state_dict:
+                check_mask(state_dict[f"{name}.mask"], LAYER_SHAPES[name], f"{name}.mask")
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        with torch.no_grad():
+            for _, layer in self.layers():
+                layer.weight.mul_(layer.mask)
+        return result
 
     def density(self) -> float:
         """Fraction of all weights (biases excluded) that are not pruned."""

@@ -7,6 +7,7 @@ happens once, in whichever notebook runs first, and the others read it from the 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ __all__ = ["Setup", "setup", "shared_experiment", "on_colab"]
 
 def on_colab() -> bool:
     """True inside Google Colab."""
-    return "COLAB_RELEASE_TAG" in os.environ or "google.colab" in __import__("sys").modules
+    return "COLAB_RELEASE_TAG" in os.environ or "google.colab" in sys.modules
 
 
 @dataclass
@@ -35,7 +36,7 @@ def setup(size: str = "standard", data_dir: str | os.PathLike = "data",
           results_dir: str | os.PathLike = "results/runs") -> Setup:
     """Resolve the size (``LTH_QUICK=1`` forces ``quick``), load MNIST, print one line for each."""
     chosen = resolve_size(size)
-    data = load_mnist(data_dir)
+    data = load_mnist(data_dir, verbose=False)  # described once, below
     print(f"Running at {chosen.describe()}.")
     print(f"Data: {data.describe()}.")
     return Setup(chosen, data, Path(results_dir))

@@ -20,19 +20,16 @@ never computed. The single-network loop in :mod:`lth_helpers.training` is the re
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
 
 from .data import MNISTData
+from .history import History
 from .models import LAYER_NAMES, LeNet300100
-from .training import History, TrainConfig, minibatch_indices, progress_bar
+from .training import TrainConfig, fit, make_optimizer
 
-__all__ = ["LeNetPopulation", "train_population", "prepare_training", "EVAL_PRECISIONS"]
-
-#: Choices for :meth:`LeNetPopulation.evaluate`'s ``precision``.
-EVAL_PRECISIONS = ("float32", "bfloat16")
+__all__ = ["LeNetPopulation", "train_population"]
 
 
 class LeNetPopulation:
@@ -42,44 +39,49 @@ class LeNetPopulation:
     (float 0/1) the shape of ``weights[l]``, for the layers fc1, fc2, fc3.
     """
 
-    def __init__(self, states: Sequence[dict[str, torch.Tensor]], device: torch.device | str = "cpu") -> None:
+    def __init__(self, states: Sequence[dict[str, torch.Tensor]], device: torch.device | str = "cpu",
+                 dtype: torch.dtype = torch.float32) -> None:
         """Stack members given as ``LeNet300100.state_dict()``-style dicts.
 
         Each dict has ``fc1.weight``, ``fc1.bias``, ``fc1.mask`` and so on (a missing mask
-        means dense). Pruned weights are set to exactly 0.0.
+        means dense). Pruned weights are set to exactly 0.0. ``dtype=torch.float64`` makes the
+        arithmetic exact enough to compare with the reference loop without float32 rounding.
         """
         if len(states) == 0:
             raise ValueError("a population needs at least one member")
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         self.size = len(states)
         self.device = torch.device(device)
+        self.dtype = dtype
         self.weights: list[torch.Tensor] = []
         self.biases: list[torch.Tensor] = []
         self.masks: list[torch.Tensor] = []
         for name in LAYER_NAMES:
-            w = torch.stack([s[f"{name}.weight"].detach().float() for s in states]).to(self.device)
+            w = torch.stack([s[f"{name}.weight"].detach() for s in states]).to(self.device, dtype)
             m = torch.stack([
-                s[f"{name}.mask"].detach().float() if f"{name}.mask" in s else torch.ones_like(s[f"{name}.weight"])
+                s[f"{name}.mask"].detach() if f"{name}.mask" in s else torch.ones_like(s[f"{name}.weight"])
                 for s in states
-            ]).to(self.device)
-            b = torch.stack([s[f"{name}.bias"].detach().float() for s in states]).to(self.device)
+            ]).to(self.device, dtype)
+            b = torch.stack([s[f"{name}.bias"].detach() for s in states]).to(self.device, dtype)
             w.mul_(m)
             self.weights.append(w.contiguous())
             self.masks.append(m.contiguous())
             self.biases.append(b.contiguous())
 
     @classmethod
-    def from_models(cls, models: Sequence[LeNet300100]) -> "LeNetPopulation":
+    def from_models(cls, models: Sequence[LeNet300100], dtype: torch.dtype = torch.float32) -> "LeNetPopulation":
         """Stack existing models (their current weights, biases and masks)."""
         device = next(models[0].parameters()).device
-        return cls([m.state_dict() for m in models], device=device)
+        return cls([m.state_dict() for m in models], device=device, dtype=dtype)
 
     def member_state(self, k: int) -> dict[str, torch.Tensor]:
         """Member ``k`` as a ``state_dict`` for :class:`LeNet300100` (CPU copies)."""
         state = {}
         for name, w, b, m in zip(LAYER_NAMES, self.weights, self.biases, self.masks):
-            state[f"{name}.weight"] = w[k].detach().cpu().clone()
-            state[f"{name}.bias"] = b[k].detach().cpu().clone()
-            state[f"{name}.mask"] = m[k].detach().cpu().clone()
+            state[f"{name}.weight"] = w[k].detach().cpu().float().clone()
+            state[f"{name}.bias"] = b[k].detach().cpu().float().clone()
+            state[f"{name}.mask"] = m[k].detach().cpu().float().clone()
         return state
 
     def member_model(self, k: int) -> LeNet300100:
@@ -108,49 +110,21 @@ class LeNetPopulation:
         return self._layer(h2, 2)
 
     @torch.no_grad()
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor, chunk: int = 2_500,
-                 precision: str = "float32") -> tuple[torch.Tensor, torch.Tensor]:
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor, chunk: int = 2_500) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean cross-entropy loss and accuracy of every member: two float64 tensors of shape (K,).
 
         Runs in chunks of ``chunk`` examples so that memory stays small (Binder has 2 GB).
-        ``precision="bfloat16"`` runs the two hidden layers (99.6% of the work) in bfloat16
-        (float32 accumulation, bfloat16 activations), about 3.5x faster on CPUs with bfloat16
-        units; losses move by up to 7e-4 and up to 5 predictions in 5,000 flip (measured in
-        ``benchmarks/README.md``). Pass ``x`` already in bfloat16 to skip converting it at every call.
         """
-        if precision not in EVAL_PRECISIONS:
-            raise ValueError(f"precision must be one of {EVAL_PRECISIONS}, got {precision!r}")
-        if precision == "bfloat16":
-            # Converted once per call, not per chunk; the output layer stays in float32.
-            w1 = self.weights[0].flatten(0, 1).t().bfloat16()
-            b1 = self.biases[0].view(-1).bfloat16()
-            w2, b2 = self.weights[1].transpose(1, 2).bfloat16(), self.biases[1].unsqueeze(1).bfloat16()
         loss = torch.zeros(self.size, device=self.device, dtype=torch.float64)
         correct = torch.zeros(self.size, device=self.device, dtype=torch.long)
         for start in range(0, len(y), chunk):
-            if precision == "float32":
-                logits = self.logits(x[start:start + chunk])
-            else:
-                h1 = torch.addmm(b1, x[start:start + chunk].bfloat16(), w1).relu_()
-                h1 = h1.view(len(h1), self.size, -1).transpose(0, 1)
-                h2 = torch.baddbmm(b2, h1, w2).relu_().float()
-                logits = self._layer(h2, 2)
+            logits = self.logits(x[start:start + chunk].to(self.dtype))
             target = y[start:start + chunk]
             log_probs = torch.log_softmax(logits, dim=2)
             index = target.view(1, -1, 1).expand(self.size, -1, 1)
             loss -= log_probs.gather(2, index).squeeze(2).sum(1).double()
             correct += (logits.argmax(2) == target).sum(1)
         return loss / len(y), correct.double() / len(y)
-
-    def evaluate_with(self, parameters: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`evaluate` with other stacked parameters (``[W1, b1, W2, b2, W3, b3]``)."""
-        saved = self.weights, self.biases
-        self.weights, self.biases = list(parameters[0::2]), list(parameters[1::2])
-        try:
-            return self.evaluate(x, y)
-        finally:
-            self.weights, self.biases = saved
 
     # -- training ----------------------------------------------------------------------
 
@@ -199,26 +173,53 @@ class LeNetPopulation:
 _relu_backward = torch.ops.aten.threshold_backward
 
 
-def _make_adam(params: list[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam over the stacked tensors; the fused kernel where this PyTorch build has it."""
-    try:
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
+class _Lockstep:
+    """A population with its gradient buffers and one fused Adam: :func:`fit`'s view of it."""
 
+    def __init__(self, population: LeNetPopulation, config: TrainConfig) -> None:
+        self.population = population
+        self.size = population.size
+        self.params = population._parameters()
+        for p in self.params:
+            p.requires_grad_(True)
+            p.grad = torch.zeros_like(p)
+        self.grads = [p.grad for p in self.params]
+        # Adam is elementwise: one Adam over the stacked tensors is K independent Adams.
+        self.optimizer = make_optimizer(self.params, config, fused=True)
+        self.kept: list[torch.Tensor] | None = None
 
-def prepare_training(population: LeNetPopulation, config: TrainConfig
-                     ) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.optim.Optimizer]:
-    """The stacked parameters, their preallocated gradient buffers and a fresh Adam over them.
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            losses = self.population._step(x.to(self.population.dtype), y, self.grads)
+        self.optimizer.step()
+        return losses
 
-    :meth:`LeNetPopulation._step` writes into the gradient buffers; ``optimizer.step()`` then
-    updates every member. Set ``p.grad = None`` and ``p.requires_grad_(False)`` afterwards.
-    """
-    params = population._parameters()
-    for p in params:
-        p.requires_grad_(True)
-        p.grad = torch.zeros_like(p)
-    return params, [p.grad for p in params], _make_adam(params, config)
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.population.evaluate(x, y)
+
+    def keep(self, members: list[int]) -> None:
+        if self.kept is None:
+            self.kept = [p.detach().clone() for p in self.params]
+        for k in members:  # a copy of each improved member's weights, no evaluation
+            for kept, current in zip(self.kept, self.params):
+                kept[k].copy_(current[k])
+
+    @torch.no_grad()
+    def evaluate_kept(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        population = self.population
+        saved = population.weights, population.biases
+        kept = self.kept if self.kept is not None else self.params
+        population.weights, population.biases = list(kept[0::2]), list(kept[1::2])
+        try:
+            return population.evaluate(x, y)
+        finally:
+            population.weights, population.biases = saved
+
+    def release(self) -> None:
+        """Leave the population's tensors as plain tensors again (no autograd state)."""
+        for p in self.params:
+            p.grad = None
+            p.requires_grad_(False)
 
 
 def train_population(population: LeNetPopulation, data: MNISTData, config: TrainConfig = TrainConfig(),
@@ -226,64 +227,19 @@ def train_population(population: LeNetPopulation, data: MNISTData, config: Train
     """Train every member of ``population`` in place, in lockstep; one :class:`History` each.
 
     All members see the minibatches ``minibatch_indices(..., seed)`` gives, exactly as
-    :func:`lth_helpers.training.train` with the same ``seed`` would. Only Adam (the paper's
-    optimizer, with optional L2 weight decay) is supported here; use
-    :func:`~lth_helpers.training.train` for other optimizers.
+    :func:`lth_helpers.training.train` with the same ``seed`` would, through the same loop
+    (:func:`~lth_helpers.training.fit`). Only Adam (the paper's optimizer, with optional L2
+    weight decay) is supported here; use :func:`~lth_helpers.training.train` for others.
     """
     if config.optimizer != "adam":
         raise ValueError(
             f"train_population supports optimizer 'adam' only, got {config.optimizer!r}; "
             "use lth_helpers.training.train for other optimizers"
         )
-    device = population.device
-    if data.train_x.device != device:
-        data = data.to(device)
-    params, grads, optimizer = prepare_training(population, config)
-
-    # Converted once: the bfloat16 validation pass then reads half the bytes every time.
-    val_x = data.val_x.bfloat16() if config.eval_precision == "bfloat16" else data.val_x
-    best_val_loss = torch.full((population.size,), math.inf, dtype=torch.float64, device=device)
-    histories = [History() for _ in range(population.size)]
-    # With a sparse test schedule, the weights at each member's validation minimum are kept so
-    # that its test accuracy at early stopping can be measured exactly after training.
-    best = [p.detach().clone() for p in params] if config.test_every is not None else None
-    running_loss = torch.zeros(population.size, device=device)
-    steps_since_eval = 0
+    if data.train_x.device != population.device:
+        data = data.to(population.device)
+    trainee = _Lockstep(population, config)
     try:
-        with progress_bar(config.iterations, desc, progress, unit="it") as bar:
-            batches = minibatch_indices(len(data.train_y), config.batch_size, config.iterations, seed)
-            for iteration, idx in enumerate(batches, start=1):
-                idx = idx.to(device)
-                with torch.no_grad():
-                    running_loss += population._step(data.train_x[idx], data.train_y[idx], grads)
-                optimizer.step()
-                steps_since_eval += 1
-                if iteration % config.eval_every == 0 or iteration == config.iterations:
-                    val_loss, val_acc = population.evaluate(val_x, data.val_y, precision=config.eval_precision)
-                    if config.test_due(iteration):
-                        test_loss, test_acc = population.evaluate(data.test_x, data.test_y)
-                    else:
-                        test_loss = test_acc = torch.full((population.size,), math.nan, dtype=torch.float64)
-                    improved = (val_loss < best_val_loss).nonzero().flatten().tolist()
-                    best_val_loss = torch.minimum(best_val_loss, val_loss)
-                    if best is not None:
-                        for k in improved:  # keep each improved member's weights: a copy, no evaluation
-                            for kept, current in zip(best, params):
-                                kept[k].copy_(current[k])
-                    mean_train = (running_loss / steps_since_eval).tolist()
-                    for k, history in enumerate(histories):
-                        history.append(iteration, mean_train[k], (float(val_loss[k]), float(val_acc[k])),
-                                       (float(test_loss[k]), float(test_acc[k])))
-                    running_loss.zero_()
-                    steps_since_eval = 0
-                    bar.set_postfix(val_acc=f"{float(val_acc.mean()):.4f}", refresh=False)
-                bar.update(1)
+        return fit(trainee, data, config, seed, progress, desc)
     finally:
-        for p in params:
-            p.grad = None
-            p.requires_grad_(False)
-    if best is not None:
-        test_loss, test_acc = population.evaluate_with(best, data.test_x, data.test_y)
-        for k, history in enumerate(histories):
-            history.set_test_at_early_stop((float(test_loss[k]), float(test_acc[k])))
-    return histories
+        trainee.release()

@@ -168,6 +168,17 @@ def mask_stats(masks: Mapping[str, torch.Tensor]) -> dict:
     return {"layers": layers, "kept": kept, "total": total, "density": kept / total}
 
 
+def _check_rounds(rounds: object) -> float:
+    """``rounds`` if it is a number >= 0 (fractional rounds interpolate the schedule)."""
+    if not isinstance(rounds, (int, float)) or isinstance(rounds, bool) or not (0 <= rounds < math.inf):
+        raise ValueError(f"rounds must be a number >= 0 (IMP rounds), got {rounds!r}")
+    return rounds
+
+
+def _check_rates(rates: Mapping[str, float]) -> dict[str, float]:
+    return {name: check_rate(rate, f"prune rate for {name}") for name, rate in rates.items()}
+
+
 def expected_density(rounds: int, rates: Mapping[str, float] = PAPER_RATES,
                      sizes: Mapping[str, int] | None = None) -> float:
     """Overall fraction of weights left after ``rounds`` rounds of layer-wise pruning.
@@ -175,6 +186,7 @@ def expected_density(rounds: int, rates: Mapping[str, float] = PAPER_RATES,
     For LeNet at the paper's rates this is (265,200 * 0.8^n + 1,000 * 0.9^n) / 266,200: 51.3%
     after 3 rounds, 21.1% after 7, 3.6% after 15.
     """
+    rounds, rates = _check_rounds(rounds), _check_rates(rates)
     if sizes is None:
         sizes = {"fc1": 784 * 300, "fc2": 300 * 100, "fc3": 100 * 10}
     total = sum(sizes.values())
@@ -194,6 +206,5 @@ def one_shot_rates(rounds: int, rates: Mapping[str, float] = PAPER_RATES) -> dic
 
     One-shot pruning to the density of IMP round ``n`` prunes ``1 - (1 - p)^n`` of each layer.
     """
-    if rounds < 0:
-        raise ValueError(f"rounds must be >= 0, got {rounds}")
+    rounds, rates = _check_rounds(rounds), _check_rates(rates)
     return {name: 1.0 - (1.0 - rate) ** rounds for name, rate in rates.items()}

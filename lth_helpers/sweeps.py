@@ -1,23 +1,23 @@
-"""Pruning a trained network once, at many sparsities, and retraining the result (notebook 1).
+"""Pruning a trained network once, at many sparsities, without retraining (notebook 1).
 
 Before the lottery ticket hypothesis, pruning was something done *after* training: train a
 dense network, remove the weights of smallest magnitude, fine-tune what is left (Han et al.,
-2015). This module holds the pure computations behind that story:
+2015). This module holds the first half of that story as pure functions:
 
-* :class:`TrainedNet` wraps a trained LeNet-300-100's weights and biases and evaluates any
-  set of masks on it with three matrix multiplies, no retraining. That is what makes a sweep
+* :class:`TrainedNet` holds a trained LeNet-300-100's weights and biases, sorted by magnitude
+  once, so that pruning them at any rate is a single comparison. That is what makes a sweep
   over 20 sparsities, or a slider that re-prunes on every tick, take milliseconds.
 * :func:`prune` turns one number, the fraction of all weights to remove, into masks, by one of
   three :data:`METHODS`: the paper's layer-wise proportions, the same rate in every layer, or a
   single global magnitude threshold. :func:`prune_net` gives the same masks for a
   :class:`TrainedNet`, from its presorted weights.
-* :func:`sweep` evaluates the pruned network at many densities; each record also says how the
-  method spread the pruning over the layers (``layer_density``).
-* :func:`pixel_survival` and :func:`pixel_survival_stats` read the first layer's mask as
-  28x28 receptive fields.
-* :func:`retraining_experiment` retrains the sparse networks three ways (fine-tuning the
-  pruned weights, a fresh random initialization, a reset to the original initialization)
-  and trains all of them at once with :func:`~lth_helpers.population.train_population`.
+* :func:`prune_and_evaluate` and :func:`sweep` evaluate the pruned network (with
+  :func:`~lth_helpers.models.lenet_logits` and :func:`~lth_helpers.training.evaluate`, the
+  package's one forward pass and one evaluation); each record also says how the method spread
+  the pruning over the layers (``layer_density``).
+
+Retraining the pruned networks is :mod:`lth_helpers.retraining`; the first layer's masks read
+as images are :mod:`lth_helpers.pixels`.
 """
 
 from __future__ import annotations
@@ -26,11 +26,9 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from .data import MNISTData
-from .models import LAYER_NAMES, LeNet300100, glorot_weights
-from .population import LeNetPopulation, train_population
+from .models import LAYER_NAMES, LeNet300100, lenet_logits
 from .pruning import (
     PAPER_RATES,
     check_rate,
@@ -39,11 +37,10 @@ from .pruning import (
     layerwise_magnitude_masks,
     mask_stats,
 )
-from .training import History, TrainConfig
+from .training import evaluate
 
 __all__ = [
     "METHODS",
-    "METHOD_LABELS",
     "TrainedNet",
     "PruneResult",
     "check_method",
@@ -54,15 +51,6 @@ __all__ = [
     "prune_and_evaluate",
     "default_densities",
     "sweep",
-    "sweep_table",
-    "pixel_survival",
-    "pixel_survival_stats",
-    "sparse_state",
-    "RETRAIN_VARIANTS",
-    "RETRAIN_LABELS",
-    "RetrainResult",
-    "retraining_experiment",
-    "paper_comparison",
 ]
 
 Masks = dict[str, torch.Tensor]
@@ -72,12 +60,6 @@ Masks = dict[str, torch.Tensor]
 #: per round); ``uniform``: the same fraction of every layer; ``global``: one magnitude
 #: threshold for all weights of the network, whatever layer they are in.
 METHODS: tuple[str, ...] = ("layerwise", "uniform", "global")
-
-METHOD_LABELS: dict[str, str] = {
-    "layerwise": "layer-wise (paper's rates)",
-    "uniform": "layer-wise (same rate everywhere)",
-    "global": "global magnitude",
-}
 
 
 def check_method(method: str) -> str:
@@ -92,7 +74,7 @@ def check_method(method: str) -> str:
 
 @dataclass(frozen=True)
 class TrainedNet:
-    """The weights and biases of a LeNet-300-100, ready to be pruned and evaluated at any sparsity.
+    """The weights and biases of a trained LeNet-300-100, ready to be pruned at any sparsity.
 
     On creation it sorts the weights by magnitude once, per layer and over the whole network.
     After that, pruning the ``n`` smallest weights is a single comparison with the sorted
@@ -155,28 +137,6 @@ class TrainedNet:
         """The largest magnitude among the ``n_prune`` smallest (of ``layer``, or of all weights)."""
         values = self._global_sorted[0] if layer is None else self._layer_sorted[layer]
         return float(values[int(n_prune) - 1]) if n_prune > 0 else 0.0
-
-    @torch.no_grad()
-    def logits(self, x: torch.Tensor, masks: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
-        """Outputs for inputs ``x`` of shape (n, 784), with pruned weights set to zero."""
-        h = x
-        for i, name in enumerate(LAYER_NAMES):
-            w = self.weights[name]
-            if masks is not None and name in masks:
-                w = w * masks[name].to(w.dtype)
-            h = F.linear(h, w, self.biases[name])
-            if i < len(LAYER_NAMES) - 1:
-                h = h.relu()
-        return h
-
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor,
-                 masks: Mapping[str, torch.Tensor] | None = None) -> tuple[float, float]:
-        """Mean cross-entropy loss and accuracy (0-1) on ``(x, y)`` under ``masks``."""
-        return _loss_acc(self.logits(x, masks), y)
-
-
-def _loss_acc(logits: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    return float(F.cross_entropy(logits, y)), float((logits.argmax(1) == y).double().mean())
 
 
 def _ranks(order: torch.Tensor) -> torch.Tensor:
@@ -303,11 +263,11 @@ def prune_and_evaluate(net: TrainedNet, data: MNISTData, prune_rate: float,
     """
     masks, thresholds = prune_net(net, prune_rate, method)
     stats = mask_stats(masks)
-    # One forward pass over validation and test together: half the calls into the BLAS.
-    n_val = len(data.val_y)
-    logits = net.logits(torch.cat([data.val_x, data.test_x]), masks)
-    val_loss, val_acc = _loss_acc(logits[:n_val], data.val_y)
-    test_loss, test_acc = _loss_acc(logits[n_val:], data.test_y)
+    def pruned(x: torch.Tensor) -> torch.Tensor:
+        return lenet_logits(x, net.weights, net.biases, masks)
+
+    val_loss, val_acc = evaluate(pruned, data.val_x, data.val_y)
+    test_loss, test_acc = evaluate(pruned, data.test_x, data.test_y)
     return PruneResult(
         method=method, prune_rate=float(prune_rate), masks=masks, density=stats["density"],
         layer_density={n: v["density"] for n, v in stats["layers"].items()},
@@ -339,256 +299,3 @@ def sweep(net: TrainedNet, data: MNISTData, densities: Sequence[float] | None = 
         for d in densities:
             records.append(prune_and_evaluate(net, data, 1.0 - d, method).record())
     return records
-
-
-def sweep_table(records: Sequence[dict], densities: Sequence[float] | None = None, metric: str = "test_acc") -> str:
-    """A plain-text table of a sweep: one row per density, one column per method (``metric`` in %).
-
-    ``densities`` picks rows (the nearest record to each); default: every density swept.
-    """
-    if not records:
-        raise ValueError("no records: pass the list sweep() returns")
-    methods = [m for m in METHODS if any(r["method"] == m for r in records)]
-    if densities is None:
-        densities = sorted({round(r["density"], 6) for r in records}, reverse=True)
-    head = f"{'% weights':>9} | " + " | ".join(f"{METHOD_LABELS[m]:>33}" for m in methods)
-    lines = [head, "-" * len(head)]
-    for d in densities:
-        cells = []
-        for m in methods:
-            row = min((r for r in records if r["method"] == m), key=lambda r: abs(r["density"] - d))
-            cells.append(f"{100 * row[metric]:>32.1f}%")
-        lines.append(f"{100 * d:>9.1f} | " + " | ".join(cells))
-    return "\n".join(lines)
-
-
-def pixel_survival(mask_fc1: torch.Tensor) -> torch.Tensor:
-    """How many of the 300 first-layer units still see each input pixel: a (28, 28) tensor."""
-    if tuple(mask_fc1.shape) != (300, 784):
-        raise ValueError(f"expected the first layer's (300, 784) mask, got shape {tuple(mask_fc1.shape)}")
-    return mask_fc1.bool().sum(0).view(28, 28)
-
-
-def pixel_survival_stats(mask_fc1: torch.Tensor, pixel_std: torch.Tensor) -> dict[str, float]:
-    """Does first-layer pruning follow the ink? Survival of blank vs. inked pixels.
-
-    Args:
-        mask_fc1: the first layer's (300, 784) mask.
-        pixel_std: per-pixel standard deviation of the training images (784 values); a pixel
-            with zero deviation is blank in every training image.
-
-    Returns:
-        ``density`` (fc1's kept fraction), ``blank_pixels`` (how many), ``blank_ratio`` and
-        ``ink_ratio`` (mean number of units keeping such a pixel, divided by what a uniformly
-        random mask of the same density would keep: 1.0 = no preference), and
-        ``correlation`` (Pearson, over pixels, between units kept and ``pixel_std``).
-    """
-    counts = pixel_survival(mask_fc1).flatten().double()
-    std = pixel_std.detach().flatten().double()
-    if std.numel() != 784:
-        raise ValueError(f"pixel_std must have 784 values, got {std.numel()}")
-    density = float(mask_fc1.float().mean())
-    if density == 0.0:
-        raise ValueError("the first-layer mask keeps no weight at all")
-    blank = std < 1e-6
-    uniform = 300 * density
-    return {
-        "density": density,
-        "blank_pixels": int(blank.sum()),
-        "blank_ratio": float(counts[blank].mean() / uniform) if blank.any() else float("nan"),
-        "ink_ratio": float(counts[~blank].mean() / uniform),
-        "correlation": float(torch.corrcoef(torch.stack([counts, std]))[0, 1]),
-    }
-
-
-# ----------------------------------------------------------------------------- retraining
-
-#: The three ways of training a pruned architecture that notebook 1 compares.
-RETRAIN_VARIANTS: tuple[str, ...] = ("fine_tune", "reinit", "ticket")
-
-RETRAIN_LABELS: dict[str, str] = {
-    "fine_tune": "pruned + fine-tuned (trained weights kept)",
-    "reinit": "same mask, fresh random init",
-    "ticket": "same mask, reset to $\\theta_0$",
-}
-
-
-def sparse_state(weights: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor],
-                 biases: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-    """A ``LeNet300100`` state dict with these weights, masks and biases (zero if not given)."""
-    state = {}
-    for name in LAYER_NAMES:
-        mask = masks[name].bool()
-        state[f"{name}.weight"] = weights[name].detach().float() * mask
-        state[f"{name}.bias"] = (biases[name].detach().float().clone() if biases is not None
-                                 else torch.zeros(weights[name].shape[0]))
-        state[f"{name}.mask"] = mask.float()
-    return state
-
-
-@dataclass
-class RetrainResult:
-    """Pruned architectures retrained three ways (see :data:`RETRAIN_VARIANTS`).
-
-    ``records`` has one dict per trained network: ``variant``, ``density`` (0-1), ``draw``
-    (which random reinitialization; 0 otherwise), ``start_test_acc`` (before any training),
-    ``iterations``, ``early_stop_iteration``, ``test_acc_at_early_stop``, ``final_test_acc``.
-    ``histories`` holds the learning curves under the key ``(variant, density, draw)``.
-    """
-
-    method: str
-    densities: list[float]
-    records: list[dict] = field(default_factory=list)
-    histories: dict[tuple[str, float, int], History] = field(default_factory=dict)
-
-    def select(self, variant: str | None = None, density: float | None = None) -> list[dict]:
-        """Records matching ``variant`` and/or ``density`` (compared to 1e-9)."""
-        return [r for r in self.records
-                if (variant is None or r["variant"] == variant)
-                and (density is None or abs(r["density"] - density) < 1e-9)]
-
-    def mean(self, variant: str, density: float, key: str = "test_acc_at_early_stop") -> float:
-        """Mean of ``key`` over the records of one variant at one density."""
-        rows = self.select(variant, density)
-        if not rows:
-            raise ValueError(f"no records for variant {variant!r} at density {density!r}")
-        return sum(r[key] for r in rows) / len(rows)
-
-    def table(self, metric: str = "test_acc_at_early_stop") -> str:
-        """A plain-text table: one row per density, ``metric`` per variant (mean over draws).
-
-        ``metric`` is ``test_acc_at_early_stop``, ``final_test_acc``, ``start_test_acc`` (before
-        any training; all printed in %) or ``early_stop_iteration``. The "pruned" column is the
-        network before fine-tuning.
-        """
-        choices = ("test_acc_at_early_stop", "final_test_acc", "start_test_acc", "early_stop_iteration")
-        if metric not in choices:
-            raise ValueError(f"unknown metric {metric!r}: expected one of {choices}")
-        names = {"fine_tune": "fine-tuned", "reinit": "fresh init", "ticket": "reset to theta_0"}
-        head = f"{'% weights':>9} | {'pruned':>7} | " + " | ".join(f"{names[v]:>16}" for v in RETRAIN_VARIANTS)
-        lines = [head, "-" * len(head)]
-        for d in self.densities:
-            pruned = self.select("fine_tune", d)[0]["start_test_acc"]
-            cells = []
-            for variant in RETRAIN_VARIANTS:
-                value = self.mean(variant, d, metric)
-                cells.append(f"{value:>16,.0f}" if metric == "early_stop_iteration" else f"{100 * value:>15.1f}%")
-            lines.append(f"{100 * d:>9.1f} | {100 * pruned:>6.1f}% | " + " | ".join(cells))
-        return "\n".join(lines)
-
-
-def retraining_experiment(net: TrainedNet, theta0: Mapping[str, torch.Tensor], data: MNISTData,
-                          densities: Sequence[float], iterations: int, finetune_iterations: int,
-                          eval_every: int = 50, method: str = "layerwise", reinit_draws: int = 1,
-                          seed: int = 0, progress: bool = True) -> RetrainResult:
-    """Prune ``net`` once at each density, then train the pruned architecture three ways.
-
-    * ``fine_tune``: keep the trained weights and biases of the survivors, train for
-      ``finetune_iterations`` more with the mask fixed (pruning as practised before the paper).
-    * ``reinit``: the same mask on fresh Gaussian Glorot weights (``reinit_draws`` draws),
-      trained for ``iterations`` (the dense network's budget).
-    * ``ticket``: the same mask on the dense network's own initial weights ``theta0``, trained
-      for ``iterations``: a one-shot winning ticket (notebook 2 does this properly).
-
-    All networks see the same minibatches (``seed``) and are trained in lockstep, the
-    fine-tuned ones in one population and the from-scratch ones in another.
-    """
-    check_method(method)
-    if reinit_draws < 1:
-        raise ValueError(f"reinit_draws must be >= 1, got {reinit_draws!r}")
-    for name, value in (("iterations", iterations), ("finetune_iterations", finetune_iterations)):
-        if int(value) < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    densities = [float(d) for d in densities]
-    for d in densities:
-        if not (0.0 < d <= 1.0):
-            raise ValueError(f"densities must be in (0, 1], got {d!r}")
-
-    result = RetrainResult(method=method, densities=densities)
-    fine_members: list[tuple[str, float, int, dict]] = []
-    scratch_members: list[tuple[str, float, int, dict]] = []
-    for i, d in enumerate(densities):
-        masks, _ = prune_net(net, 1.0 - d, method)
-        fine_members.append(("fine_tune", d, 0, sparse_state(net.weights, masks, net.biases)))
-        scratch_members.append(("ticket", d, 0, sparse_state(theta0, masks)))
-        for draw in range(reinit_draws):
-            # A generator per (density, draw): the draws do not depend on the list of densities' order.
-            gen = torch.Generator().manual_seed(10_007 * (seed + 1) + 101 * i + draw)
-            scratch_members.append(("reinit", d, draw, sparse_state(glorot_weights(gen), masks)))
-
-    for members, its, desc in ((fine_members, finetune_iterations, "fine-tuning"),
-                               (scratch_members, iterations, "training from scratch")):
-        population = LeNetPopulation([m[3] for m in members])
-        _, start_acc = population.evaluate(data.test_x, data.test_y)
-        config = TrainConfig(iterations=int(its), eval_every=min(int(eval_every), int(its)))
-        histories = train_population(population, data, config, seed=seed, progress=progress, desc=desc)
-        for (variant, d, draw, _), acc0, history in zip(members, start_acc.tolist(), histories):
-            result.histories[(variant, d, draw)] = history
-            result.records.append({
-                "variant": variant, "density": d, "draw": draw, "start_test_acc": acc0,
-                "iterations": int(its), **history.summary(),
-            })
-    return result
-
-
-# ---------------------------------------------------------------------- paper comparison
-
-
-def _nearest(records: Sequence[dict], method: str, density: float) -> dict:
-    rows = [r for r in records if r["method"] == method]
-    if not rows:
-        raise ValueError(f"no sweep records for method {method!r}")
-    return min(rows, key=lambda r: abs(r["density"] - density))
-
-
-def paper_comparison(history: History, records: Sequence[dict], retrain: RetrainResult,
-                     data: MNISTData, compare_density: float = 0.07) -> str:
-    """Notebook 1's "paper vs. this notebook" table as Markdown, filled in from this run.
-
-    Args:
-        history: the dense network's training history.
-        records: the no-retraining sweep (must include ``layerwise`` and ``global``).
-        retrain: the retraining experiment.
-        data: the data the run used (for its size).
-        compare_density: where to compare layer-wise and global pruning without retraining.
-    """
-    pct = lambda v: f"{100 * v:.1f}%"  # noqa: E731
-    dense = history.test_acc_at_early_stop
-    lowest = min(retrain.densities)
-    fine = retrain.select("fine_tune", lowest)[0]
-    fresh = "; ".join(
-        f"{pct(d)}: {pct(retrain.mean('reinit', d))} vs. {pct(retrain.mean('fine_tune', d))}" for d in retrain.densities)
-    ticket = "; ".join(
-        f"{pct(d)}: {pct(retrain.mean('ticket', d))} at it. {retrain.mean('ticket', d, 'early_stop_iteration'):,.0f} "
-        f"(fresh init: it. {retrain.mean('reinit', d, 'early_stop_iteration'):,.0f})" for d in retrain.densities)
-    ticket += f"; dense: {pct(dense)} at it. {history.early_stop_iteration:,}"
-    lw, gl = _nearest(records, "layerwise", compare_density), _nearest(records, "global", compare_density)
-    rows = [
-        ("Dense LeNet-300-100, test accuracy at early stopping",
-         "about 98% (Fig. 3; 55,000 training digits, 50,000 iterations)",
-         f"{pct(dense)} (iteration {history.early_stop_iteration:,} of {history.iterations[-1]:,}; "
-         f"{len(data.train_y):,} training digits)"),
-        ("Pruning, then retraining the survivors",
-         "over 90% of the weights removed without losing accuracy (Section 1); LeNet-300-100 at about "
-         "1/12 of its weights (Han et al. 2015)",
-         f"at {pct(lowest)} of the weights: {pct(fine['start_test_acc'])} right after pruning, "
-         f"{pct(fine['test_acc_at_early_stop'])} after {fine['iterations']:,} iterations of fine-tuning "
-         f"(dense: {pct(dense)})"),
-        ("The pruned architecture trained from a fresh random initialization",
-         "learns slower and ends less accurate than the original network (Section 1, Fig. 1); reinitialized "
-         "tickets fall behind from about 21.1% remaining (Fig. 4)",
-         f"fresh init vs. fine-tuned, test accuracy at early stopping: {fresh}"),
-        ("The same architecture reset to the original initialization (a one-shot ticket)",
-         "one-shot tickets more accurate than the dense network for 95.0% \u2265 P<sub>m</sub> \u2265 5.17% "
-         "and faster for 67.5% \u2265 P<sub>m</sub> \u2265 17.6% (Section 2, Fig. 4c)",
-         f"{ticket}"),
-        ("Layer-wise vs. global magnitude pruning",
-         "layer-wise for LeNet; global for VGG-19 and ResNet-18, where layer-wise pruning makes the small "
-         "layers bottlenecks (Section 4)",
-         f"no retraining, at {pct(lw['density'])}: layer-wise {pct(lw['test_acc'])}, global "
-         f"{pct(gl['test_acc'])}; global leaves fc1 {pct(gl['layer_density']['fc1'])}, fc2 "
-         f"{pct(gl['layer_density']['fc2'])}, fc3 {pct(gl['layer_density']['fc3'])}"),
-    ]
-    lines = ["| | paper (LeNet-300-100, MNIST) | this notebook (this run) |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    return "\n".join(lines)

@@ -13,14 +13,15 @@ optimizer other than Adam.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable, Iterator, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .data import MNISTData
+from .history import History
 
 __all__ = [
     "TrainConfig",
@@ -30,6 +31,8 @@ __all__ = [
     "make_optimizer",
     "evaluate",
     "train",
+    "fit",
+    "Trainee",
     "progress_bar",
 ]
 
@@ -53,10 +56,6 @@ class TrainConfig:
             paper's protocol) evaluates it at every evaluation. The test accuracy at early
             stopping is exact either way: the weights at each new validation minimum are
             kept, and the test set is evaluated on the best of them after training.
-        eval_precision: ``"float32"`` or ``"bfloat16"``: the precision of the validation pass
-            (population trainer only; test evaluation is always float32). bfloat16 makes
-            evaluation about 3.5x cheaper and moves validation losses by < 1e-3
-            (``benchmarks/README.md``).
     """
 
     iterations: int = 50_000
@@ -67,109 +66,38 @@ class TrainConfig:
     momentum: float = 0.0
     weight_decay: float = 0.0
     test_every: int | None = None
-    eval_precision: str = "float32"
 
     def __post_init__(self) -> None:
         for name in ("iterations", "batch_size", "eval_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if not _is_number(self.lr) or not (0 < self.lr < math.inf):
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}: expected one of {OPTIMIZERS}")
-        if not (0.0 <= self.momentum < 1.0):
+        if not _is_number(self.momentum) or not (0.0 <= self.momentum < 1.0):
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if self.test_every is not None and (not isinstance(self.test_every, int) or self.test_every < 1):
+        if not _is_number(self.weight_decay) or not (0.0 <= self.weight_decay < math.inf):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
+        if self.test_every is not None and (not isinstance(self.test_every, int) or isinstance(self.test_every, bool)
+                                            or self.test_every < 1):
             raise ValueError(f"test_every must be None or a positive integer, got {self.test_every!r}")
-        if self.eval_precision not in ("float32", "bfloat16"):
-            raise ValueError(f"eval_precision must be 'float32' or 'bfloat16', got {self.eval_precision!r}")
 
     def test_due(self, iteration: int) -> bool:
         """Whether the test set is evaluated at this evaluation (see ``test_every``)."""
         return self.test_every is None or iteration % self.test_every == 0 or iteration == self.iterations
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class History:
-    """Learning curves of one training run, and the numbers the paper reports from them.
-
-    Every list has one entry per evaluation; ``iterations[i]`` is when entry ``i`` was taken.
-    ``train_loss[i]`` is the mean training loss over the iterations since the last evaluation.
-    Accuracies are fractions in 0-1.
-    """
-
-    iterations: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_acc: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
-    test_acc: list[float] = field(default_factory=list)
-
-    def append(self, iteration: int, train_loss: float, val: tuple[float, float], test: tuple[float, float]) -> None:
-        self.iterations.append(int(iteration))
-        self.train_loss.append(float(train_loss))
-        self.val_loss.append(float(val[0]))
-        self.val_acc.append(float(val[1]))
-        self.test_loss.append(float(test[0]))
-        self.test_acc.append(float(test[1]))
-
-    def _best(self) -> int:
-        if not self.val_loss:
-            raise ValueError("this history has no evaluations yet")
-        # The first minimum: ties go to the earlier iteration.
-        return min(range(len(self.val_loss)), key=lambda i: (self.val_loss[i], i))
-
-    @property
-    def early_stop_iteration(self) -> int:
-        """Iteration of minimum validation loss (the paper's early-stopping criterion)."""
-        return self.iterations[self._best()]
-
-    @property
-    def test_acc_at_early_stop(self) -> float:
-        """Test accuracy at the early-stopping iteration."""
-        return self.test_acc[self._best()]
-
-    @property
-    def val_acc_at_early_stop(self) -> float:
-        return self.val_acc[self._best()]
-
-    @property
-    def final_test_acc(self) -> float:
-        """Test accuracy after the last iteration."""
-        return self.test_acc[-1]
-
-    def set_test_at_early_stop(self, test: tuple[float, float]) -> None:
-        """Record the test loss and accuracy of the weights at the early-stopping iteration."""
-        best = self._best()
-        self.test_loss[best], self.test_acc[best] = float(test[0]), float(test[1])
-
-    def evaluated(self, metric: str) -> tuple[list[int], list[float]]:
-        """``(iterations, values)`` of ``metric`` where it was evaluated (NaN entries dropped)."""
-        values = getattr(self, metric)
-        pairs = [(i, v) for i, v in zip(self.iterations, values) if not math.isnan(v)]
-        return [i for i, _ in pairs], [v for _, v in pairs]
-
-    def summary(self) -> dict:
-        """The headline numbers as a dict."""
-        return {
-            "early_stop_iteration": self.early_stop_iteration,
-            "test_acc_at_early_stop": self.test_acc_at_early_stop,
-            "val_acc_at_early_stop": self.val_acc_at_early_stop,
-            "final_test_acc": self.final_test_acc,
-        }
+    def eval_due(self, iteration: int) -> bool:
+        """Whether validation (and maybe test) is evaluated after this iteration."""
+        return iteration % self.eval_every == 0 or iteration == self.iterations
 
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "History":
-        return cls(**{k: list(data[k]) for k in cls.__dataclass_fields__})
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
 
 
 def minibatch_indices(n: int, batch_size: int, iterations: int, seed: int) -> Iterator[torch.Tensor]:
@@ -189,9 +117,19 @@ def minibatch_indices(n: int, batch_size: int, iterations: int, seed: int) -> It
         pending = pending[batch_size:]
 
 
-def make_optimizer(params: Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
-    """A fresh optimizer as ``config`` describes it."""
+def make_optimizer(params: Iterable[torch.Tensor], config: TrainConfig, fused: bool = False) -> torch.optim.Optimizer:
+    """A fresh optimizer as ``config`` describes it: the one place optimizers are built.
+
+    ``fused=True`` asks for PyTorch's fused Adam kernel (one pass over all parameters), which
+    the population trainer uses; builds without it fall back to the ``foreach`` version.
+    """
+    params = list(params)
     if config.optimizer == "adam":
+        if fused:
+            try:
+                return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+            except (RuntimeError, TypeError, ValueError):
+                return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -199,18 +137,26 @@ def make_optimizer(params: Iterable[torch.Tensor], config: TrainConfig) -> torch
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 10_000) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy (0-1) of ``model`` on ``(x, y)``."""
-    was_training = model.training
-    model.eval()
-    total_loss = torch.zeros((), device=x.device)
+def evaluate(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+             chunk: int = 10_000) -> tuple[float, float]:
+    """Mean cross-entropy loss and accuracy (0-1) of ``model`` on ``(x, y)``.
+
+    ``model`` is anything that maps inputs to logits: a :class:`~lth_helpers.models.LeNet300100`,
+    or ``lambda x: lenet_logits(x, weights, biases, masks)`` for weights held in dicts. This is
+    the one evaluation of a single network in the package.
+    """
+    was_training = isinstance(model, nn.Module) and model.training
+    if isinstance(model, nn.Module):
+        model.eval()
+    total_loss = torch.zeros((), device=x.device, dtype=torch.float64)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     for start in range(0, len(y), chunk):
         logits = model(x[start:start + chunk])
         target = y[start:start + chunk]
-        total_loss += F.cross_entropy(logits, target, reduction="sum")
+        total_loss += F.cross_entropy(logits, target, reduction="sum").double()
         correct += (logits.argmax(1) == target).sum()
-    model.train(was_training)
+    if was_training:
+        model.train()
     return float(total_loss) / len(y), float(correct) / len(y)
 
 
@@ -221,52 +167,116 @@ def progress_bar(total: int, desc: str, enabled: bool = True, **kwargs):
     return tqdm(total=total, desc=desc, disable=not enabled, leave=False, **kwargs)
 
 
-def train(model: nn.Module, data: MNISTData, config: TrainConfig = TrainConfig(), seed: int = 0,
-          progress: bool = True, desc: str = "training") -> History:
-    """Train ``model`` in place and return its :class:`History`.
+class Trainee(Protocol):
+    """What :func:`fit` needs from a trainer: one network (:func:`train`) or K in lockstep.
 
-    ``seed`` fixes the minibatch order (see :func:`minibatch_indices`); the model's
-    initialization is whatever it holds. Runs on the device the model is on; ``data`` is
-    moved there if needed.
+    Every method works on all members at once and returns one value per member.
     """
-    if config.eval_precision != "float32":
-        raise ValueError(f"train() evaluates in float32 only, got eval_precision={config.eval_precision!r}; "
-                         "use lth_helpers.population.train_population for bfloat16 evaluation")
-    device = next(model.parameters()).device
-    if data.train_x.device != device:
-        data = data.to(device)
-    optimizer = make_optimizer(model.parameters(), config)
-    best_val_loss = math.inf
-    best_state = None  # weights at the validation minimum, kept when the test set is evaluated sparsely
-    history = History()
-    running_loss = torch.zeros((), device=device)
+
+    size: int
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One optimizer step on the minibatch ``(x, y)``; the members' losses, shape (K,)."""
+
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean loss and accuracy of every member, two float64 tensors of shape (K,)."""
+
+    def keep(self, members: list[int]) -> None:
+        """Remember the current weights of these members (their new validation minimum)."""
+
+    def evaluate_kept(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`evaluate` on the weights last kept for each member."""
+
+
+def fit(trainee: Trainee, data: MNISTData, config: TrainConfig, seed: int = 0, progress: bool = True,
+        desc: str = "training") -> list[History]:
+    """The training loop both trainers share; one :class:`History` per member.
+
+    Draws the minibatches ``minibatch_indices(..., seed)`` gives, steps every member on each,
+    evaluates every ``config.eval_every`` iterations, and keeps the weights at each member's
+    validation minimum when the test set is evaluated sparsely (``config.test_every``), so that
+    the test accuracy at early stopping is exact. Early stopping is read off afterwards; it
+    never shortens training.
+    """
+    size, device = trainee.size, data.train_x.device
+    histories = [History() for _ in range(size)]
+    best_val_loss = torch.full((size,), math.inf, dtype=torch.float64, device=device)
+    running_loss = torch.zeros(size, device=device)
     steps_since_eval = 0
-    model.train()
-    with progress_bar(config.iterations, desc, progress) as bar:
+    with progress_bar(config.iterations, desc, progress, unit="it") as bar:
         batches = minibatch_indices(len(data.train_y), config.batch_size, config.iterations, seed)
         for iteration, idx in enumerate(batches, start=1):
             idx = idx.to(device)
-            loss = F.cross_entropy(model(data.train_x[idx]), data.train_y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            running_loss += loss.detach()
+            running_loss += trainee.step(data.train_x[idx], data.train_y[idx])
             steps_since_eval += 1
-            if iteration % config.eval_every == 0 or iteration == config.iterations:
-                val = evaluate(model, data.val_x, data.val_y)
-                test = evaluate(model, data.test_x, data.test_y) if config.test_due(iteration) else (math.nan, math.nan)
-                if val[0] < best_val_loss:
-                    best_val_loss = val[0]
-                    if config.test_every is not None:
-                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                history.append(iteration, float(running_loss) / steps_since_eval, val, test)
+            if config.eval_due(iteration):
+                val_loss, val_acc = trainee.evaluate(data.val_x, data.val_y)
+                if config.test_due(iteration):
+                    test_loss, test_acc = trainee.evaluate(data.test_x, data.test_y)
+                else:
+                    test_loss = test_acc = torch.full((size,), math.nan, dtype=torch.float64)
+                improved = (val_loss < best_val_loss).nonzero().flatten().tolist()
+                best_val_loss = torch.minimum(best_val_loss, val_loss)
+                if config.test_every is not None and improved:
+                    trainee.keep(improved)
+                mean_train = (running_loss / steps_since_eval).tolist()
+                for k, history in enumerate(histories):
+                    history.append(iteration, mean_train[k], (float(val_loss[k]), float(val_acc[k])),
+                                   (float(test_loss[k]), float(test_acc[k])))
                 running_loss.zero_()
                 steps_since_eval = 0
-                bar.set_postfix(val_acc=f"{history.val_acc[-1]:.4f}", refresh=False)
+                bar.set_postfix(val_acc=f"{float(val_acc.mean()):.4f}", refresh=False)
             bar.update(1)
-    if best_state is not None:
-        final_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        model.load_state_dict(best_state)
-        history.set_test_at_early_stop(evaluate(model, data.test_x, data.test_y))
-        model.load_state_dict(final_state)
-    return history
+    if config.test_every is not None:
+        test_loss, test_acc = trainee.evaluate_kept(data.test_x, data.test_y)
+        for k, history in enumerate(histories):
+            history.set_test_at_early_stop((float(test_loss[k]), float(test_acc[k])))
+    return histories
+
+
+class _OneNetwork:
+    """A single ``nn.Module`` and its optimizer, seen as a population of one (see :class:`Trainee`)."""
+
+    size = 1
+
+    def __init__(self, model: nn.Module, config: TrainConfig) -> None:
+        self.model = model
+        self.optimizer = make_optimizer(model.parameters(), config)
+        self.kept: dict[str, torch.Tensor] | None = None
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = F.cross_entropy(self.model(x), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach().view(1)
+
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        loss, acc = evaluate(self.model, x, y)
+        return torch.tensor([loss], dtype=torch.float64), torch.tensor([acc], dtype=torch.float64)
+
+    def keep(self, members: list[int]) -> None:
+        self.kept = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def evaluate_kept(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        current = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.model.load_state_dict(self.kept if self.kept is not None else current)
+        try:
+            return self.evaluate(x, y)
+        finally:
+            self.model.load_state_dict(current)
+
+
+def train(model: nn.Module, data: MNISTData, config: TrainConfig = TrainConfig(), seed: int = 0,
+          progress: bool = True, desc: str = "training") -> History:
+    """Train ``model`` in place and return its :class:`History`: the readable reference loop.
+
+    ``seed`` fixes the minibatch order (see :func:`minibatch_indices`); the model's
+    initialization is whatever it holds. Runs on the device the model is on; ``data`` is
+    moved there if needed. Any optimizer of :data:`OPTIMIZERS` works here.
+    """
+    device = next(model.parameters()).device
+    if data.train_x.device != device:
+        data = data.to(device)
+    model.train()
+    return fit(_OneNetwork(model, config), data, config, seed, progress, desc)[0]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from lth_helpers import imp as imp_module
+from lth_helpers import stages as stages_module
 from lth_helpers.data import MNISTData, load_mnist, write_idx
 from lth_helpers.imp import make_config, run_imp
 
@@ -79,17 +79,29 @@ def mnist(tmp_path_factory) -> MNISTData:
 
 
 @pytest.fixture(scope="session")
+def mnist_dir(tmp_path_factory) -> Path:
+    """A data folder with tiny fake MNIST IDX files (240 train / 40 test): loads instantly, offline."""
+    folder = tmp_path_factory.mktemp("fake_mnist")
+    write_fake_mnist(folder / "MNIST" / "raw", n_train=240, n_test=40)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def small_data(mnist) -> MNISTData:
     """A slice small enough that an IMP round takes a fraction of a second."""
     return subset(mnist, 900, 150, 200)
 
 
 class TrainSpy:
-    """Wraps ``lth_helpers.imp._train_members`` and remembers the starting states it was given."""
+    """Wraps ``lth_helpers.stages.train_members`` and remembers the starting states it was given.
+
+    ``calls`` has one entry per group trained: the dense network (round 0), then per round the
+    ticket alone and then its controls together.
+    """
 
     def __init__(self):
         self.calls: list[list[dict[str, torch.Tensor]]] = []
-        self.original = imp_module._train_members
+        self.original = stages_module.train_members
 
     def __call__(self, states, *args, **kwargs):
         self.calls.append([{k: v.clone() for k, v in s.items()} for s in states])
@@ -100,12 +112,11 @@ class TrainSpy:
 def imp_run(tmp_path_factory, small_data):
     """One tiny IMP run with all four strategies, 2 rounds, and the states each member started from.
 
-    Returns ``(result, spy)``; ``spy.calls[r]`` lists the starting states of round ``r``'s
-    members in the order of ``result.select(round_=r)``.
+    Returns ``(result, spy)``; see :class:`TrainSpy` for the order of ``spy.calls``.
     """
     spy = TrainSpy()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(imp_module, "_train_members", spy)
+        patch.setattr(stages_module, "train_members", spy)
         result = run_imp(tiny_config(), small_data, tmp_path_factory.mktemp("imp_run"),
                          progress=False, device="cpu", verbose=False)
     return result, spy

@@ -1,10 +1,9 @@
-"""Tests for notebook 1's code: lth_helpers.sweeps, plots.basics and widgets.pruning."""
+"""Tests for notebook 1's code: sweeps, retraining, pixels, claims, their tables, figures and the widget."""
 
 from __future__ import annotations
 
 import base64
 import re
-import time
 
 import matplotlib
 
@@ -18,11 +17,17 @@ from torch import nn  # noqa: E402
 from torch.nn.utils import prune as torch_prune  # noqa: E402
 
 from lth_helpers import sweeps  # noqa: E402
+from lth_helpers.claims import pruning_basics_table  # noqa: E402
 from lth_helpers.data import MNISTData  # noqa: E402
+from lth_helpers.history import History  # noqa: E402
 from lth_helpers.models import LAYER_NAMES, LeNet300100  # noqa: E402
+from lth_helpers.pixels import pixel_survival, pixel_survival_stats  # noqa: E402
 from lth_helpers.plots import basics as pb  # noqa: E402
+from lth_helpers.plots import retraining as pr  # noqa: E402
 from lth_helpers.pruning import (expected_density, global_magnitude_masks, layerwise_magnitude_masks,  # noqa: E402
                                  one_shot_rates)
+from lth_helpers.retraining import retraining_experiment  # noqa: E402
+from lth_helpers.tables import sweep_table  # noqa: E402
 from lth_helpers.training import evaluate  # noqa: E402
 
 
@@ -162,23 +167,24 @@ def test_bad_method_is_rejected(net: sweeps.TrainedNet, data: MNISTData) -> None
 # ------------------------------------------------------------------------- evaluation
 
 
-def test_prune_and_evaluate_is_fast_and_correct(model: LeNet300100, net: sweeps.TrainedNet, data: MNISTData) -> None:
-    sweeps.prune_and_evaluate(net, data, 0.5)  # warm-up: the first call pays for thread start-up
+def _within_examples(n: int, examples: int = 2) -> float:
+    """Accuracy tolerance of a couple of examples: two forward paths may round a near-tie differently."""
+    return examples / n
+
+
+def test_prune_and_evaluate_agrees_with_the_model(model: LeNet300100, net: sweeps.TrainedNet, data: MNISTData) -> None:
     for method in sweeps.METHODS:
-        start = time.perf_counter()
         result = sweeps.prune_and_evaluate(net, data, 0.85, method)
-        elapsed = time.perf_counter() - start
-        assert elapsed < 1.0, f"{method}: {elapsed:.3f} s"
         # The same masks on a real LeNet300100, evaluated by the training module, agree.
         pruned = LeNet300100()
         pruned.load_state_dict(model.state_dict())
         pruned.set_masks(result.masks)
         val_loss, val_acc = evaluate(pruned, data.val_x, data.val_y)
         test_loss, test_acc = evaluate(pruned, data.test_x, data.test_y)
-        assert result.val_acc == pytest.approx(val_acc, abs=1e-12)
-        assert result.test_acc == pytest.approx(test_acc, abs=1e-12)
-        assert result.val_loss == pytest.approx(val_loss, rel=1e-5)
-        assert result.test_loss == pytest.approx(test_loss, rel=1e-5)
+        assert result.val_acc == pytest.approx(val_acc, abs=_within_examples(len(data.val_y)))
+        assert result.test_acc == pytest.approx(test_acc, abs=_within_examples(len(data.test_y)))
+        assert result.val_loss == pytest.approx(val_loss, rel=1e-4)
+        assert result.test_loss == pytest.approx(test_loss, rel=1e-4)
         assert result.density == pytest.approx(pruned.density())
         assert result.density == pytest.approx(0.15, abs=2e-4)
         assert set(result.record()) >= {"method", "density", "layer_density", "test_acc", "val_acc"}
@@ -187,7 +193,9 @@ def test_prune_and_evaluate_is_fast_and_correct(model: LeNet300100, net: sweeps.
 def test_unpruned_net_evaluates_like_the_model(model: LeNet300100, net: sweeps.TrainedNet, data: MNISTData) -> None:
     result = sweeps.prune_and_evaluate(net, data, 0.0)
     assert result.density == 1.0
-    assert result.test_acc == pytest.approx(evaluate(model, data.test_x, data.test_y)[1], abs=1e-12)
+    dense_loss, dense_acc = evaluate(model, data.test_x, data.test_y)
+    assert result.test_acc == pytest.approx(dense_acc, abs=_within_examples(len(data.test_y)))
+    assert result.test_loss == pytest.approx(dense_loss, rel=1e-4)
 
 
 def test_sweep_records(net: sweeps.TrainedNet, data: MNISTData) -> None:
@@ -196,6 +204,9 @@ def test_sweep_records(net: sweeps.TrainedNet, data: MNISTData) -> None:
     assert [r["method"] for r in records] == ["layerwise"] * 3 + ["global"] * 3
     assert [round(r["density"], 3) for r in records] == [1.0, 0.5, 0.1] * 2
     assert records[0]["test_acc"] == records[3]["test_acc"]  # nothing pruned: the same network
+    table = sweep_table(records, [1.0, 0.1]).splitlines()
+    assert len(table) == 2 + 2 and "layer-wise (paper's rates)" in table[0] and "global magnitude" in table[0]
+    assert table[-1].split()[0] == "10.0" and f"{100 * records[2]['test_acc']:.1f}%" in table[-1]
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
         sweeps.sweep(net, data, [0.0])
     assert len(sweeps.default_densities(20)) == 21
@@ -210,17 +221,17 @@ def test_pixel_survival_and_stats() -> None:
     centre = torch.zeros(28, 28, dtype=torch.bool)
     centre[7:21, 7:21] = True
     mask[:, centre.flatten()] = True
-    counts = sweeps.pixel_survival(mask)
+    counts = pixel_survival(mask)
     assert counts.shape == (28, 28)
     assert int(counts[14, 14]) == 300 and int(counts[0, 0]) == 0
     std = centre.flatten().double()  # the centre varies, the border is blank
-    stats = sweeps.pixel_survival_stats(mask, std)
+    stats = pixel_survival_stats(mask, std)
     assert stats["blank_pixels"] == 784 - 196
     assert stats["blank_ratio"] == 0.0
     assert stats["ink_ratio"] == pytest.approx(784 / 196)
     assert stats["correlation"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="300, 784"):
-        sweeps.pixel_survival(torch.ones(100, 300))
+        pixel_survival(torch.ones(100, 300))
 
 
 # --------------------------------------------------------------------------- retraining
@@ -229,15 +240,17 @@ def test_pixel_survival_and_stats() -> None:
 def test_retraining_experiment(net: sweeps.TrainedNet, data: MNISTData) -> None:
     theta0 = LeNet300100(seed=11).weights()
     densities = [0.5, 0.1]
-    result = sweeps.retraining_experiment(net, theta0, data, densities, iterations=6, finetune_iterations=4,
+    result = retraining_experiment(net, theta0, data, densities, iterations=6, finetune_iterations=4,
                                           eval_every=2, reinit_draws=2, seed=0, progress=False)
     assert len(result.records) == len(densities) * (1 + 1 + 2)
     for d in densities:
         fine = result.select("fine_tune", d)[0]
         assert fine["iterations"] == 4 and result.select("ticket", d)[0]["iterations"] == 6
         assert len(result.select("reinit", d)) == 2
-        # Fine-tuning starts from the pruned network itself.
-        assert fine["start_test_acc"] == pytest.approx(sweeps.prune_and_evaluate(net, data, 1 - d).test_acc)
+        # Fine-tuning starts from the pruned network itself (evaluated here by the population's
+        # stacked forward pass, there by lenet_logits: equal up to a near-tie or two).
+        pruned = sweeps.prune_and_evaluate(net, data, 1 - d)
+        assert fine["start_test_acc"] == pytest.approx(pruned.test_acc, abs=_within_examples(len(data.test_y)))
         assert result.histories[("ticket", d, 0)].iterations == [2, 4, 6]
     table = result.table()
     assert "fine-tuned" in table and "10.0" in table
@@ -246,19 +259,17 @@ def test_retraining_experiment(net: sweeps.TrainedNet, data: MNISTData) -> None:
         result.table("accuracy")
     assert 0.0 <= result.mean("reinit", 0.1) <= 1.0
     with pytest.raises(ValueError, match="reinit_draws"):
-        sweeps.retraining_experiment(net, theta0, data, densities, 5, 5, reinit_draws=0, progress=False)
+        retraining_experiment(net, theta0, data, densities, 5, 5, reinit_draws=0, progress=False)
 
 
-def test_paper_comparison_uses_this_run(net: sweeps.TrainedNet, data: MNISTData) -> None:
-    from lth_helpers.training import History
-
+def test_pruning_basics_table_uses_this_run(net: sweeps.TrainedNet, data: MNISTData) -> None:
     history = History()
     history.append(50, 0.5, (0.3, 0.9), (0.3, 0.912))
     history.append(100, 0.4, (0.4, 0.9), (0.4, 0.91))
     records = sweeps.sweep(net, data, [1.0, 0.07], methods=("layerwise", "global"))
-    result = sweeps.retraining_experiment(net, LeNet300100(seed=2).weights(), data, [0.2], iterations=2,
-                                          finetune_iterations=2, eval_every=1, progress=False)
-    table = sweeps.paper_comparison(history, records, result, data)
+    result = retraining_experiment(net, LeNet300100(seed=2).weights(), data, [0.2], iterations=2,
+                                   finetune_iterations=2, eval_every=1, progress=False)
+    table = pruning_basics_table(history, records, result, data)
     lines = table.splitlines()
     assert lines[0].startswith("| |") and len(lines) == 2 + 5
     assert all(line.count("|") == 4 for line in lines)
@@ -266,23 +277,40 @@ def test_paper_comparison_uses_this_run(net: sweeps.TrainedNet, data: MNISTData)
     assert f"{100 * result.mean('reinit', 0.2):.1f}%" in table
 
 
-def test_sparse_state_zeroes_pruned_weights(net: sweeps.TrainedNet) -> None:
+def test_retraining_members_start_from_the_pruned_networks(net: sweeps.TrainedNet, data: MNISTData,
+                                                           monkeypatch) -> None:
+    from lth_helpers import retraining
+
+    started: list[list[dict]] = []
+
+    class Spy(retraining.LeNetPopulation):
+        def __init__(self, states, *args, **kwargs):
+            started.append([{k: v.clone() for k, v in s.items()} for s in states])
+            super().__init__(states, *args, **kwargs)
+
+    monkeypatch.setattr(retraining, "LeNetPopulation", Spy)
+    theta0 = LeNet300100(seed=4).weights()
+    retraining_experiment(net, theta0, data, [0.1], iterations=1, finetune_iterations=1, eval_every=1,
+                          reinit_draws=1, progress=False)
     masks, _ = sweeps.prune_net(net, 0.9, "layerwise")
-    state = sweeps.sparse_state(net.weights, masks)
-    model = LeNet300100()
-    model.load_state_dict(state)
-    for name, layer in model.layers():
-        assert torch.all(layer.weight[~masks[name]] == 0)
-        assert torch.all(layer.bias == 0)
-    assert model.density() == pytest.approx(0.1, abs=2e-4)
+    (fine,), (ticket, reinit) = started  # fine-tuned members first, then ticket and reinit per density
+    for name in LAYER_NAMES:
+        kept = masks[name]
+        assert torch.equal(fine[f"{name}.mask"].bool(), kept) and torch.equal(ticket[f"{name}.mask"].bool(), kept)
+        # Fine-tuning keeps the trained survivors and biases; the ticket restarts from theta_0, biases zero.
+        assert torch.equal(fine[f"{name}.weight"], net.weights[name] * kept)
+        assert torch.equal(fine[f"{name}.bias"], net.biases[name])
+        assert torch.equal(ticket[f"{name}.weight"], theta0[name] * kept)
+        assert not ticket[f"{name}.bias"].any()
+        # The reinitialized member has the same mask and fresh values: zero exactly where pruned.
+        assert not reinit[f"{name}.weight"][~kept].any()
+        assert not torch.equal(reinit[f"{name}.weight"][kept], ticket[f"{name}.weight"][kept])
 
 
 # ------------------------------------------------------------------------------- plots
 
 
 def test_plots_return_figures(net: sweeps.TrainedNet, data: MNISTData) -> None:
-    from lth_helpers.training import History
-
     history = History()
     for i in range(1, 6):
         history.append(10 * i, 1.0 / i, (0.5 / i + (i == 5), 0.8 + 0.02 * i), (0.5 / i, 0.79 + 0.02 * i))
@@ -317,17 +345,17 @@ def test_plot_input_errors(net: sweeps.TrainedNet, data: MNISTData) -> None:
 
 def test_retraining_plots(net: sweeps.TrainedNet, data: MNISTData) -> None:
     theta0 = LeNet300100(seed=11).weights()
-    result = sweeps.retraining_experiment(net, theta0, data, [0.5, 0.2], iterations=4, finetune_iterations=2,
+    result = retraining_experiment(net, theta0, data, [0.5, 0.2], iterations=4, finetune_iterations=2,
                                           eval_every=2, progress=False)
     records = sweeps.sweep(net, data, [1.0, 0.5, 0.2], methods=("layerwise",))
-    fig = pb.plot_retraining(result, records, dense_acc=0.9)
+    fig = pr.plot_retraining(result, records, dense_acc=0.9)
     assert isinstance(fig, Figure)
-    fig = pb.plot_retraining_curves(result, [0.2])
+    fig = pr.plot_retraining_curves(result, [0.2])
     assert len(fig.axes) == 1 and len(fig.axes[0].get_lines()) == 3
     with pytest.raises(ValueError, match="not trained"):
-        pb.plot_retraining_curves(result, [0.3])
+        pr.plot_retraining_curves(result, [0.3])
     with pytest.raises(ValueError, match="metric"):
-        pb.plot_retraining(result, metric="early_stop_iteration")
+        pr.plot_retraining(result, metric="early_stop_iteration")
 
 
 # ------------------------------------------------------------------------------ widget

@@ -1,7 +1,10 @@
-"""The speed benchmark: its JSON report is complete and self-consistent, and the CLI prints it.
+"""The benchmark harness (``lth_helpers.benchmarks``): its arithmetic, its report and its autograd rival.
 
-The timings themselves depend on the machine; what is checked here is that every number the
-report promises is there, positive, and agrees with the numbers it is computed from.
+Nothing here times anything or asserts on speed (timings belong to ``benchmarks/``): the
+measurements are replaced by fixed numbers, so every check is exact and takes milliseconds.
+What is checked: FLOP counting and the limit arithmetic, the run plans, the refusal of bad
+population sizes, the shape of the one-line JSON, and that the autograd variant of the
+comparison computes the same gradients as the reference network.
 """
 
 from __future__ import annotations
@@ -10,134 +13,241 @@ import contextlib
 import io
 import json
 import math
-import os
-import subprocess
-import sys
+from typing import Callable
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from lth_helpers import bench
-from lth_helpers.cli import main
-from lth_helpers.models import LeNet300100
+from lth_helpers.benchmarks import autograd_vs_manual, report, throughput
+from lth_helpers.benchmarks.__main__ import main as bench_main
+from lth_helpers.benchmarks.limit import (LENET_WEIGHTS, TRAIN_FLOPS_PER_SAMPLE, fraction_of_limit,
+                                          limit_samples_per_s)
+from lth_helpers.benchmarks.timing import BenchPlan, best_seconds
+from lth_helpers.models import LAYER_NAMES, LeNet300100
 from lth_helpers.population import LeNetPopulation
 
-REQUIRED = (
-    "samples_per_s_per_net_single",
-    "samples_per_s_per_net_population",
-    "best_k",
-    "matmul_gflops",
-    "fraction_of_limit",
-    "population",
-    "evaluation",
-    "eval_fraction",
-    "paper_estimate",
-    "paper_estimate_minutes",
-    "definition",
-)
+#: A plan whose real runs (where a test lets them run) take a few iterations on a tiny data set.
+TINY = BenchPlan(matmul_size=8, single_iterations=2, population_samples=120, min_iterations=1, repeats=1,
+                 n_train=120, budget_s=1.0)
 
 
-@pytest.fixture(scope="module")
-def quick_report():
-    """One quick benchmark run (K = 1, 2), parsed from what ``run_benchmark`` prints."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = bench.run_benchmark(as_json=True, quick=True, populations=[1, 2])
-    assert code == 0
-    return json.loads(out.getvalue())
+def test_flops_per_training_sample():
+    assert LENET_WEIGHTS == 784 * 300 + 300 * 100 + 100 * 10 == 266_200
+    assert TRAIN_FLOPS_PER_SAMPLE == 6 * 266_200 == 1_597_200
 
 
-def test_report_has_every_key_and_positive_numbers(quick_report):
-    for key in REQUIRED:
-        assert key in quick_report, key
-    for key in ("samples_per_s_per_net_single", "samples_per_s_per_net_population", "matmul_gflops",
-                "matmul_gflops_bfloat16", "fraction_of_limit", "eval_fraction", "paper_estimate_minutes"):
-        assert quick_report[key] > 0, key
-    assert quick_report["quick"] is True
-    assert "summed over the networks" in quick_report["definition"]
+def test_limit_arithmetic():
+    # 1,597.2 GFLOP/s is exactly one million network-samples per second.
+    assert limit_samples_per_s(1_597.2) == pytest.approx(1e6)
+    assert fraction_of_limit(250_000, 1_597.2) == pytest.approx(0.25)
+    for bad in (0.0, -1.0, math.nan):
+        with pytest.raises(ValueError, match="positive"):
+            limit_samples_per_s(bad)
 
 
-def test_fraction_of_limit_follows_from_the_matmul_rate(quick_report):
-    r = quick_report
-    assert r["flops_per_training_sample"] == 6 * 266_200
-    limit = r["matmul_gflops"] * 1e9 / (6 * 266_200)
-    assert r["limit_samples_per_s"] == pytest.approx(limit, rel=1e-9)
-    assert r["fraction_of_limit"] == pytest.approx(
-        r["samples_per_s_per_net_population"] * 6 * 266_200 / (r["matmul_gflops"] * 1e9), rel=1e-6)
-    assert r["fraction_of_limit_single"] == pytest.approx(r["samples_per_s_per_net_single"] / limit, rel=1e-6)
+def test_plans():
+    default, full = BenchPlan.make(), BenchPlan.make(full=True)
+    assert full.population_samples > default.population_samples and full.repeats > default.repeats
+    # Every K costs about the same number of network-samples, with a floor on the iterations.
+    assert default.population_iterations(1) == default.population_samples // 60
+    assert default.population_iterations(4) == default.population_samples // 240
+    assert default.population_iterations(64) == default.min_iterations
 
 
-def test_population_rows_and_best_k(quick_report):
-    rows = quick_report["population"]
-    assert [row["k"] for row in rows] == [1, 2]
-    for row in rows:
-        assert row["samples_per_s_per_net"] > 0
-        assert row["samples_per_s_each_member"] == pytest.approx(row["samples_per_s_per_net"] / row["k"])
-        assert row["steps_per_s"] == pytest.approx(row["samples_per_s_per_net"] / (row["k"] * 60))
-    best = max(rows, key=lambda row: row["samples_per_s_per_net"])
-    assert quick_report["best_k"] == best["k"]
-    assert quick_report["samples_per_s_per_net_population"] == best["samples_per_s_per_net"]
+def _fake_clock(monkeypatch, durations: list[float]) -> tuple[list[int], Callable[[], None]]:
+    """A clock that only the returned run advances, by ``durations`` in turn; also returns its list of calls."""
+    now, calls, pending = [0.0], [], iter(durations)
+    monkeypatch.setattr("lth_helpers.benchmarks.timing.time.perf_counter", lambda: now[0])
+
+    def run() -> None:
+        calls.append(1)
+        now[0] += next(pending)
+    return calls, run
 
 
-def test_paper_estimate_adds_up(quick_report):
-    est = quick_report["paper_estimate"]
-    assert est["trainings"] == 17 and est["networks_trained"] == 1 + 16 * 3
-    assert est["evaluations_per_training"] == 500
-    assert est["minutes"] == pytest.approx(est["train_minutes"] + est["eval_minutes"])
-    assert est["eval_fraction"] == pytest.approx(est["eval_minutes"] / est["minutes"])
-    assert quick_report["eval_fraction"] == est["eval_fraction"]
-    assert quick_report["paper_estimate_minutes"] == est["minutes"]
-    by_k = quick_report["evaluation"]["by_k"]
-    assert set(by_k) == {"1", "3"}
-    for options in by_k.values():
-        assert options["float32"]["seconds"] > 0
-        assert "bfloat16" in options and "validation_only_bfloat16" in options
+def test_best_seconds_warms_up_and_keeps_the_best(monkeypatch):
+    calls, run = _fake_clock(monkeypatch, [5.0, 3.0, 1.0, 2.0])  # warm-up 5 s, then 3, 1, 2
+    assert best_seconds({"run": run}, repeats=3) == ({"run": 1.0}, 3)
+    assert len(calls) == 4
 
 
-def test_paper_estimate_arithmetic():
-    # 1 ms per iteration alone, 2 ms for three; evaluations 10 ms and 30 ms.
-    est = bench.paper_estimate({1: 1e-3, 3: 2e-3}, {1: 0.01, 3: 0.03}, iterations=1_000, eval_every=100,
-                               rounds=2, strategies=3)
-    train_s = 1_000 * 1e-3 + 2 * 1_000 * 2e-3
-    eval_s = 10 * 0.01 + 2 * 10 * 0.03
-    assert est["train_minutes"] * 60 == pytest.approx(train_s)
-    assert est["eval_minutes"] * 60 == pytest.approx(eval_s)
-    assert est["eval_fraction"] == pytest.approx(eval_s / (train_s + eval_s))
+def test_best_seconds_stops_at_the_deadline(monkeypatch):
+    # After the warm-up (5 s) and one round (3 s) the clock reads 8 s; another 3 s round would
+    # end at 11 s, past the deadline of 10 s, so it does not start.
+    calls, run = _fake_clock(monkeypatch, [5.0, 3.0, 1.0])
+    assert best_seconds({"run": run}, repeats=5, deadline=10.0) == ({"run": 3.0}, 1)
+    assert len(calls) == 2
 
 
-@pytest.mark.parametrize("populations", [[], [0], [65], [1.5]])
+@pytest.mark.parametrize("populations", [[], [0], [65], [1.5], [True]])
 def test_bad_population_sizes_are_refused(populations):
     with pytest.raises(ValueError, match="population"):
-        bench.run_benchmark(as_json=True, quick=True, populations=populations)
+        throughput.validate_populations(populations)
 
 
-def test_cli_prints_one_json_object():
-    # One thread, as in the rest of the suite: steadier on a machine shared with other jobs.
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-m", "lth_helpers", "bench", "--json", "--quick", "--populations", "1"],
-                          capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert [row["k"] for row in report["population"]] == [1]
-    assert report["best_k"] == 1
-    assert math.isfinite(report["paper_estimate_minutes"])
+def test_population_sizes_keep_their_order_without_repeats():
+    assert throughput.validate_populations([4, 1, 4, 2]) == [4, 1, 2]
 
 
-def test_cli_rejects_a_bad_population_size(capsys):
-    assert main(["bench", "--quick", "--populations", "0"]) == 2
+@pytest.fixture
+def fake_measurements(monkeypatch):
+    """Fixed timings instead of measured ones: a 1,597.2 GFLOP/s matmul (a limit of one million
+    network-samples/s; one slower matmul sample that must not count), 300,000 network-samples/s
+    for one network and fixed rates per K. Nothing is run."""
+    rates = {1: 400_000.0, 2: 700_000.0, 4: 700_000.0}
+    monkeypatch.setattr(report.BenchPlan, "make", classmethod(lambda cls, full=False: TINY))
+
+    def fake_best_seconds(runs, repeats, deadline=None):
+        seconds = {}
+        for name in runs:
+            if name.startswith("matmul"):
+                seconds[name] = 2 * TINY.matmul_size ** 3 / 1_597.2e9 * (2 if name.endswith("K=1") else 1)
+            elif name == "single":
+                seconds[name] = TINY.single_iterations * 60 / 300_000
+            else:
+                k = int(name.removeprefix("K="))
+                seconds[name] = k * TINY.population_iterations(k) * 60 / rates[k]
+        return seconds, 3
+
+    monkeypatch.setattr(report, "best_seconds", fake_best_seconds)
+
+
+def _printed(**kwargs) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert report.run_benchmark(**kwargs) == 0
+    return out.getvalue()
+
+
+def test_json_is_one_object_on_one_line(fake_measurements):
+    printed = _printed(as_json=True, populations=[1, 2, 4])
+    assert printed.count("\n") == 1 and printed.endswith("\n")
+    r = json.loads(printed)
+    assert r["matmul_gflops"] == 1_597.2
+    assert r["limit_samples_per_s"] == pytest.approx(1e6)
+    assert r["samples_per_s_per_net_single"] == 300_000.0
+    assert r["fraction_of_limit_single"] == pytest.approx(0.3)
+    # A tie goes to the smaller population.
+    assert r["best_k"] == 2 and r["samples_per_s_per_net_population"] == 700_000.0
+    assert r["fraction_of_limit"] == pytest.approx(0.7)
+    assert [row["k"] for row in r["population"]] == [1, 2, 4]
+    for row in r["population"]:
+        assert row["samples_per_s_each_member"] == pytest.approx(row["samples_per_s_per_net"] / row["k"])
+        assert row["steps_per_s"] == pytest.approx(row["samples_per_s_per_net"] / (row["k"] * 60))
+        assert row["fraction_of_limit"] == pytest.approx(row["samples_per_s_per_net"] / 1e6)
+    machine = r["machine"]
+    assert {"cpu", "capability", "torch", "threads"} <= set(machine)
+    assert machine["capability"] == torch.backends.cpu.get_cpu_capability()
+    assert r["full"] is False and r["end_to_end"] is None and r["repeats"] == 3
+    assert "summed over the networks" in r["definition"]
+
+
+def test_report_table(fake_measurements):
+    text = _printed(populations=[1, 2])
+    assert "1,000,000 network-samples/s" in text
+    assert "single network (train)" in text and "30%" in text
+    best = [line for line in text.splitlines() if "<- best" in line]
+    assert len(best) == 1 and "population K=2" in best[0]
+
+
+def test_end_to_end_seam(fake_measurements):
+    seen = []
+
+    def end_to_end(full: bool) -> dict:
+        seen.append(full)
+        return {"minutes": 1.5, "table": "END-TO-END TABLE"}
+
+    result = report.measure(full=True, populations=[1], end_to_end=end_to_end)
+    assert seen == [True] and result["end_to_end"] == {"minutes": 1.5, "table": "END-TO-END TABLE"}
+    assert result["full"] is True
+    assert report.format_report(result).endswith("END-TO-END TABLE")
+
+
+def test_bad_sizes_are_refused_before_measuring(monkeypatch, capsys):
+    def fail(*args, **kwargs):
+        raise AssertionError("measured despite a bad population size")
+
+    monkeypatch.setattr(report, "training_runs", fail)
+    monkeypatch.setattr(report, "best_seconds", fail)
+    with pytest.raises(ValueError, match="1..64"):
+        report.run_benchmark(as_json=True, populations=[0])
+    # The module's own entry point turns it into exit code 2 and one line on stderr.
+    assert bench_main(["--populations", "1,65"]) == 2
     captured = capsys.readouterr()
     assert "1..64" in captured.err and captured.out == ""
 
 
-def test_bfloat16_evaluation_stays_close_to_float32():
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(600, 784, generator=g), torch.randint(0, 10, (600,), generator=g)
-    population = LeNetPopulation([LeNet300100(seed=i).state_dict() for i in range(2)])
-    loss32, acc32 = population.evaluate(x, y)
-    loss16, acc16 = population.evaluate(x, y, precision="bfloat16")
-    loss16b, acc16b = population.evaluate(x.bfloat16(), y, precision="bfloat16", chunk=250)
-    assert torch.allclose(loss16, loss32, rtol=1e-3)
-    assert (acc16 - acc32).abs().max() <= 5 / 600
-    assert torch.allclose(loss16b, loss16) and torch.equal(acc16b, acc16)
-    with pytest.raises(ValueError, match="precision"):
-        population.evaluate(x, y, precision="float16")
+def test_json_refuses_non_finite_numbers():
+    with pytest.raises(ValueError):
+        report.to_json_line({"rate": math.nan})
+
+
+def test_training_runs_and_rates():
+    # The real loops run once each, a few iterations on a tiny set; rates come from fixed seconds.
+    runs = throughput.training_runs([1, 2], throughput.random_mnist_like(TINY.n_train), TINY)
+    assert list(runs) == ["single", "K=1", "K=2"]
+    for run in runs.values():
+        run()
+    single, rates = throughput.rates({"single": 0.5, "K=1": 0.5, "K=2": 0.25}, [1, 2], TINY)
+    assert single == pytest.approx(TINY.single_iterations * 60 / 0.5)
+    assert rates == {1: pytest.approx(TINY.population_iterations(1) * 60 / 0.5),
+                     2: pytest.approx(2 * TINY.population_iterations(2) * 60 / 0.25)}
+
+
+def _reference_gradients(states: list[dict[str, torch.Tensor]], x: torch.Tensor, y: torch.Tensor
+                         ) -> list[torch.Tensor]:
+    """Each member's gradients from its own ``LeNet300100`` (autograd, one network), stacked."""
+    per_member = []
+    for state in states:
+        model = LeNet300100()
+        model.load_state_dict(state)
+        F.cross_entropy(model(x), y).backward()
+        layers = dict(model.layers())
+        per_member.append([t for n in LAYER_NAMES for t in (layers[n].weight.grad, layers[n].bias.grad)])
+    return [torch.stack(tensors) for tensors in zip(*per_member)]
+
+
+@pytest.mark.parametrize("variant", autograd_vs_manual.VARIANTS)
+def test_every_variant_computes_each_members_own_gradient(variant):
+    states = autograd_vs_manual.member_states(3, density=0.7)
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(60, 784, generator=g), torch.randint(0, 10, (60,), generator=g)
+    expected = _reference_gradients(states, x, y)
+    got = autograd_vs_manual.step_gradients(variant, states, x, y)
+    for layer, (a, b) in enumerate(zip(got, expected)):
+        # Relative to the gradient's norm: float32 rounding (different kernels) is ~1e-7.
+        assert float((a - b).norm() / b.norm()) < 1e-5, (variant, layer)
+    for gw, name in zip(got[0::2], LAYER_NAMES):
+        masks = torch.stack([s[f"{name}.mask"] for s in states])
+        assert torch.all(gw[masks == 0] == 0)
+
+
+@pytest.mark.parametrize("variant", autograd_vs_manual.VARIANTS)
+def test_every_variant_steps_and_keeps_pruned_weights_at_zero(variant):
+    states = autograd_vs_manual.member_states(2, density=0.5)
+    population = LeNetPopulation(states)
+    before = [w.detach().clone() for w in population.weights]
+    step = autograd_vs_manual.make_step(variant, population)
+    g = torch.Generator().manual_seed(2)
+    for _ in range(2):
+        step(torch.randn(60, 784, generator=g), torch.randint(0, 10, (60,), generator=g))
+    for w, m, w0 in zip(population.weights, population.masks, before):
+        assert torch.all(w[m == 0] == 0)
+        assert not torch.equal(w, w0)
+
+
+def test_comparison_rows_and_table(monkeypatch):
+    # Each variant runs once on a tiny set; the clock is replaced: manual 1 s, autograd 1.25 s / 1.5 s.
+    seconds = {"manual": 1.0, "autograd_mask_forward": 1.5, "autograd_mask_grad": 1.25}
+    monkeypatch.setattr(autograd_vs_manual, "best_seconds",
+                        lambda runs, repeats: ({v: (fn(), seconds[v])[1] for v, fn in runs.items()}, repeats))
+    rows = autograd_vs_manual.compare(ks=[2], threads=[1], samples=120, repeats=1, min_iterations=1, n_train=120)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["threads"] == 1 and row["k"] == 2 and row["iterations"] == 1
+    assert row["manual"] == pytest.approx(2 * 60 / 1.0)
+    assert row["autograd_slower_by"] == pytest.approx(0.25)  # the faster autograd variant counts
+    assert row["max_gradient_difference"] < 1e-5
+    table = autograd_vs_manual.format_table(rows)
+    assert "| 1 | 2 | 120 | 80 | 96 | +25% |" in table

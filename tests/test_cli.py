@@ -79,7 +79,7 @@ def test_unparseable_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["imp", "--seeds", "two"])
     assert exit_info.value.code == 2
-    assert "invalid int value: 'two'" in capsys.readouterr().err
+    assert "invalid seeds 'two': expected a count (e.g. 3) or a comma-separated list" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main([])
     assert exit_info.value.code == 2

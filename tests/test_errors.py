@@ -73,7 +73,7 @@ def test_valid_edge_rates_are_accepted():
 def test_other_schedule_values():
     with pytest.raises(ValueError, match=r"target density must be in \(0, 1\], got 0"):
         round_for_density(0)
-    with pytest.raises(ValueError, match="rounds must be >= 0, got -2"):
+    with pytest.raises(ValueError, match=r"rounds must be a number >= 0 \(IMP rounds\), got -2"):
         one_shot_rates(-2)
     with pytest.raises(ValueError, match="fan_in \\+ fan_out must be positive, got 0 \\+ 0"):
         glorot_std(0, 0)
@@ -86,7 +86,7 @@ def test_set_mask_rejects_wrong_shape():
     layer = MaskedLinear(784, 300)
     with pytest.raises(ValueError, match=r"mask of shape \(784, 300\) does not match weight of shape \(300, 784\)"):
         layer.set_mask(torch.ones(784, 300))
-    with pytest.raises(TypeError, match="mask must be a torch.Tensor, got list"):
+    with pytest.raises(TypeError, match="mask must be a torch.Tensor of 0/1 or bool values, got list"):
         layer.set_mask([[1.0]])
     assert layer.density == 1.0  # the failed calls changed nothing
 
@@ -95,7 +95,7 @@ def test_set_masks_rejects_unknown_layer_and_wrong_shape():
     model = LeNet300100(seed=0)
     with pytest.raises(ValueError, match=r"unknown layer\(s\) \['fc4'\]"):
         model.set_masks({"fc4": torch.ones(10, 10)})
-    with pytest.raises(ValueError, match=r"mask of shape \(100, 10\) does not match weight of shape \(10, 100\)"):
+    with pytest.raises(ValueError, match=r"mask for fc3 of shape \(100, 10\) does not match weight of shape \(10, 100\)"):
         model.set_masks({"fc3": torch.ones(100, 10)})
 
 
@@ -137,9 +137,9 @@ def test_unknown_size(size):
 @pytest.mark.parametrize("seeds,pattern", [
     (0, "seeds must be >= 1 .*got 0"),
     (-3, "seeds must be >= 1 .*got -3"),
-    ([], "seeds must name at least one seed"),
+    ([], "seeds must be a count >= 1 or a non-empty list of ints >= 0, got \\[\\]"),
     ([1, 1], r"seeds must not repeat, got \[1, 1\]"),
-    (True, "seeds must be a count >= 1 or a list of seeds, got True"),
+    (True, r"seeds must be a count >= 1 or a list of seeds \(ints >= 0\), got True"),
 ])
 def test_bad_seeds(seeds, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -150,7 +150,7 @@ def test_bad_seeds(seeds, pattern):
     (dict(iterations=0), "iterations must be a positive integer, got 0"),
     (dict(eval_every=-5), "eval_every must be a positive integer, got -5"),
     (dict(rounds=-1), "rounds must be an integer >= 0, got -1"),
-    (dict(lr=0.0), "lr must be positive, got 0.0"),
+    (dict(lr=0.0), "lr must be a positive finite number, got 0.0"),
 ])
 def test_bad_schedule(override, pattern):
     with pytest.raises(ValueError, match=pattern):

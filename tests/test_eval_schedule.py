@@ -1,5 +1,5 @@
 """The sparse evaluation schedule of the paper size: test set every ``test_every`` iterations,
-validation optionally in bfloat16, and an exact test accuracy at early stopping regardless."""
+and an exact test accuracy at early stopping regardless."""
 
 from __future__ import annotations
 
@@ -47,19 +47,9 @@ def test_single_loop_sparse_schedule_matches_its_full_schedule(small_data):
     assert sum(math.isnan(v) for v in thin.test_acc) > 0
 
 
-def test_bfloat16_validation_stays_close_to_float32(small_data):
-    fp32 = train_population(_population(), small_data, TrainConfig(**SCHEDULE), seed=4, progress=False)
-    bf16 = train_population(_population(), small_data, TrainConfig(**SCHEDULE, eval_precision="bfloat16"), seed=4,
-                            progress=False)
-    for a, b in zip(fp32, bf16):
-        assert a.train_loss == b.train_loss  # evaluation never changes training
-        assert max(abs(x - y) for x, y in zip(a.val_loss, b.val_loss)) < 5e-3
-        assert b.test_acc == a.test_acc  # the test pass stays float32
-
-
 def test_paper_size_uses_the_cheap_schedule_and_runs(tmp_path, small_data):
     paper = SIZES["paper"]
-    assert paper.eval_every == 100 and paper.test_every == 1_000 and paper.eval_precision == "bfloat16"
+    assert paper.eval_every == 100 and paper.test_every == 1_000
     config = make_config("paper", "original,reinit", seeds=1, iterations=200, eval_every=50, test_every=100, rounds=1)
     assert config.train_config.test_every == 100
     result = run_imp(config, small_data, tmp_path, progress=False, verbose=False)
@@ -68,13 +58,8 @@ def test_paper_size_uses_the_cheap_schedule_and_runs(tmp_path, small_data):
         assert not math.isnan(record["final_test_acc"])
 
 
-@pytest.mark.parametrize("bad", [{"test_every": 0}, {"test_every": -5}, {"eval_precision": "float16"}])
+@pytest.mark.parametrize("bad", [{"test_every": 0}, {"test_every": -5}])
 def test_bad_evaluation_settings_are_rejected(bad):
     name, value = next(iter(bad.items()))
     with pytest.raises(ValueError, match=f"{name}.*{value}"):
         TrainConfig(**bad)
-
-
-def test_single_loop_refuses_bfloat16_validation(small_data):
-    with pytest.raises(ValueError, match="bfloat16"):
-        train(LeNet300100(seed=0), small_data, TrainConfig(iterations=5, eval_precision="bfloat16"), progress=False)

@@ -9,8 +9,10 @@ import shutil
 import pytest
 import torch
 
-from lth_helpers import imp as imp_module
-from lth_helpers.imp import STRATEGIES, IMPResult, make_config, member_start, run_imp, run_one_shot, theta0_for
+from lth_helpers import stages as stages_module
+from lth_helpers.imp import make_config, run_imp, run_one_shot
+from lth_helpers.results import IMPResult
+from lth_helpers.strategies import STRATEGIES, member_start, theta0_for
 from lth_helpers.initialization import dense_glorot_std, subnetwork_glorot_std
 from lth_helpers.models import LAYER_NAMES, LAYER_SHAPES
 from lth_helpers.pruning import PAPER_RATES, expected_density, layerwise_magnitude_masks, one_shot_rates
@@ -25,8 +27,10 @@ REQUIRED_KEYS = {"strategy", "seed", "round", "density", "layer_density", "early
 
 def _start(spy, round_: int, strategy: str, result: IMPResult) -> dict[str, torch.Tensor]:
     """The state a member was handed for training, as captured by the spy."""
-    order = [r["strategy"] for r in result.select(seed=0, round_=round_)]
-    return spy.calls[round_][order.index(strategy)]
+    if round_ == 0 or strategy == "original":
+        return spy.calls[max(0, 2 * round_ - 1)][0]  # the ticket is trained alone
+    controls = [r["strategy"] for r in result.select(seed=0, round_=round_) if r["strategy"] != "original"]
+    return spy.calls[2 * round_][controls.index(strategy)]
 
 
 def _assert_same_results(a: IMPResult, b: IMPResult) -> None:
@@ -221,7 +225,7 @@ def test_rerun_reuses_everything(imp_run, small_data, tmp_path):
 def test_interrupted_run_resumes_to_the_same_numbers(imp_run, small_data, tmp_path, monkeypatch, capsys):
     uninterrupted, _ = imp_run
     calls = []
-    train_members = imp_module._train_members
+    train_members = stages_module.train_members
 
     def interrupt_on_second_round(*args, **kwargs):
         calls.append(1)
@@ -229,11 +233,11 @@ def test_interrupted_run_resumes_to_the_same_numbers(imp_run, small_data, tmp_pa
             raise KeyboardInterrupt
         return train_members(*args, **kwargs)
 
-    monkeypatch.setattr(imp_module, "_train_members", interrupt_on_second_round)
+    monkeypatch.setattr(stages_module, "train_members", interrupt_on_second_round)
     with pytest.raises(KeyboardInterrupt):
         run_imp(tiny_config(), small_data, tmp_path, progress=False, device="cpu", verbose=False)
     assert "run the same command again to resume" in capsys.readouterr().out
-    monkeypatch.setattr(imp_module, "_train_members", train_members)
+    monkeypatch.setattr(stages_module, "train_members", train_members)
 
     resumed = run_imp(tiny_config(), small_data, tmp_path, progress=False, device="cpu", verbose=False)
     assert (resumed.computed, resumed.reused) == (8, 1)  # round 0 was saved before the interruption
@@ -295,7 +299,7 @@ def test_one_shot_prunes_the_dense_network_to_imp_densities(imp_run, small_data,
     copy = tmp_path / "runs"
     shutil.copytree(result.store.directory.parent, copy)
     shot = run_one_shot(tiny_config(), [1, 2], small_data, copy, progress=False, device="cpu", verbose=False)
-    assert shot.computed == 2
+    assert (shot.computed, shot.reused) == (2, 1)  # the dense network is reused from the IMP run
     dense = shot.select(strategy="original")
     assert dense == result.select(strategy="original", round_=0)  # the dense network is reused
     for n in (1, 2):
@@ -306,12 +310,12 @@ def test_one_shot_prunes_the_dense_network_to_imp_densities(imp_run, small_data,
     # Round 1 of one-shot and of IMP prune the same dense network by the same rule.
     assert shot.select(strategy="one_shot", round_=1)[0]["layer_density"] == \
         result.select(strategy="original", round_=1)[0]["layer_density"]
-    # A lost entry is recomputed to the same numbers; the other one is reused.
+    # A lost entry is recomputed to the same numbers; the other one (and the dense network) are reused.
     (shot.store.directory / "seed_0" / "round_02" / "one_shot.json").unlink()
     again = run_one_shot(tiny_config(), [1, 2], small_data, copy, progress=False, device="cpu", verbose=False)
-    assert (again.computed, again.reused) == (1, 1)
+    assert (again.computed, again.reused) == (1, 2)
     assert again.records == shot.records and again.histories == shot.histories
-    with pytest.raises(ValueError, match=r"rounds must be IMP rounds >= 1 to match, got \[0\]"):
+    with pytest.raises(ValueError, match=r"one-shot rounds must be IMP rounds \(integers >= 1\), got \[0\]"):
         run_one_shot(tiny_config(), [0], small_data, copy, progress=False)
 
 

@@ -1,4 +1,4 @@
-"""Tests of the IMP figures' aggregation and of the round scrubber, on a tiny real IMP run."""
+"""Tests of the IMP summaries, figures and round scrubber, on a tiny real IMP run."""
 
 from __future__ import annotations
 
@@ -12,22 +12,15 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-from lth_helpers.imp import STRATEGIES, make_config, run_imp, run_one_shot
-from lth_helpers.plots.imp import (
-    density_ticks,
-    mean_curve,
-    paired_differences,
-    plot_imp_overview,
-    plot_learning_curves,
-    plot_one_shot_vs_iterative,
-    plot_strategy_curves,
-    plot_vs_density,
-    records_of,
-    round_curve,
-    stats_at,
-    summarize_records,
-)
-from lth_helpers.widgets.rounds import draw_round, round_scrubber, round_text, round_view, scrubber_ylim
+from lth_helpers.comparisons import paired_differences, round_view
+from lth_helpers.imp import make_config, run_imp, run_one_shot
+from lth_helpers.plots.curves import plot_learning_curves, plot_round, plot_strategy_curves, shared_ylim
+from lth_helpers.plots.imp import plot_imp_overview, plot_one_shot_vs_iterative, plot_vs_density
+from lth_helpers.plots.style import density_ticks
+from lth_helpers.results import mean_curve, records_of, round_curve, stats_at, summarize_records
+from lth_helpers.strategies import STRATEGIES
+from lth_helpers.tables import round_text, summary_table
+from lth_helpers.widgets.rounds import round_scrubber
 
 SEEDS = (0, 1)
 
@@ -98,17 +91,31 @@ def test_stats_at_and_its_errors(run):
 
 
 def test_paired_differences_pair_each_seed_with_its_own_control(run):
-    pairs = paired_differences(run, 2, "original", "reinit", "test_acc_at_early_stop")
-    assert [p["seed"] for p in pairs] == list(SEEDS)
+    pairs = paired_differences(run, "original", "reinit", "test_acc_at_early_stop", rounds=[2])
+    assert [(p["round"], p["seed"]) for p in pairs] == [(2, s) for s in SEEDS]
     for p in pairs:
         ticket = run.select(strategy="original", seed=p["seed"], round_=2)[0]["test_acc_at_early_stop"]
         control = run.select(strategy="reinit", seed=p["seed"], round_=2)[0]["test_acc_at_early_stop"]
-        assert (p["strategy"], p["baseline"]) == (ticket, control)
+        assert (p["value"], p["baseline_value"]) == (ticket, control)
         assert p["difference"] == pytest.approx(ticket - control)
-    # At round 0 every strategy is the dense network: no difference at all.
-    assert all(p["difference"] == 0 for p in paired_differences(run, 0, "original", "reinit"))
-    with pytest.raises(ValueError, match="round 9"):
-        paired_differences(run, 9)
+    # By default every sparse round; round 0 (every strategy is the dense network) only when asked.
+    assert {p["round"] for p in paired_differences(run)} == {1, 2}
+    assert all(p["difference"] == 0 for p in paired_differences(run, "original", "reinit", rounds=[0]))
+    with pytest.raises(ValueError, match=r"round\(s\) \[9\]"):
+        paired_differences(run, rounds=[9])
+
+
+def test_summary_table_lists_what_the_series_say(run):
+    table = summary_table(run, ["original", "reinit"], rounds=[0, 2])
+    lines = table.splitlines()
+    assert "weights left" in lines[0] and "test acc @ES" in lines[0] and "final test acc" in lines[0]
+    rows = [line.split() for line in lines[2:]]
+    assert [(r[0], r[1]) for r in rows] == [("original", "0"), ("original", "2"), ("reinit", "0"), ("reinit", "2")]
+    acc = stats_at(run, "reinit", 2)
+    assert f"{100 * acc['mean']:.2f}%" in lines[-1] and rows[-1][-1] == str(len(SEEDS))
+    # Without the dense network as every strategy's round 0 (what the command line prints).
+    rows = [line.split()[:2] for line in summary_table(run, ["reinit"], include_dense=False).splitlines()[2:]]
+    assert rows == [["reinit", "1"], ["reinit", "2"]]
 
 
 def test_records_of_counts_the_shared_dense_network_once(run, one_shot):
@@ -185,8 +192,8 @@ def test_round_view_rejects_unknown_strategies_and_metrics(run):
         round_view(run, 1, metric="accuracy")
 
 
-def test_scrubber_ylim_contains_every_round(run):
-    low, high = scrubber_ylim(run)
+def test_shared_ylim_contains_every_round(run):
+    low, high = shared_ylim(run)
     for n in range(3):
         curve = round_curve(run, "original", n)
         late = [i for i, it in enumerate(curve.iterations) if it >= 3]
@@ -216,7 +223,7 @@ def test_plot_functions_return_figures(run, one_shot):
         plot_learning_curves(run, [0, 1, 2]),
         plot_strategy_curves(run, 2, ["original", "reinit", "random_mask"]),
         plot_one_shot_vs_iterative(run, one_shot),
-        draw_round(round_view(run, 1, ["original", "fan_corrected"])),
+        plot_round(round_view(run, 1, ["original", "fan_corrected"])),
     ]
     for fig in figures:
         assert isinstance(fig, Figure)

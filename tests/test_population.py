@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lth_helpers.data import MNISTData
 from lth_helpers.models import LAYER_NAMES, LAYER_SHAPES, LeNet300100
 from lth_helpers.population import LeNetPopulation, train_population
 from lth_helpers.pruning import layerwise_magnitude_masks, one_shot_rates, random_masks_like
@@ -22,57 +23,83 @@ def _members() -> list[LeNet300100]:
     return [dense, ticket, sparse]
 
 
+def _in_float64(data: MNISTData) -> MNISTData:
+    return MNISTData(data.name, data.source, data.train_x.double(), data.train_y, data.val_x.double(),
+                     data.val_y, data.test_x.double(), data.test_y)
+
+
+def _relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.double() - b.double()).norm() / b.double().norm())
+
+
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-3], ids=["adam", "adam+L2"])
-def test_population_equals_the_single_network_loop(small_data, weight_decay):
+def test_population_trajectory_equals_the_single_network_loop_in_float64(small_data, weight_decay):
+    """Tens of Adam steps in float64: both loops give every member the same weights and curves.
+
+    In float64 the rounding of the two loops' different kernels (one wide matmul vs one
+    per network) is ~1e-16, far below Adam's epsilon, so it cannot be amplified into a
+    visible difference: this checks the algorithm, on any CPU.
+    """
     config = TrainConfig(iterations=30, eval_every=10, weight_decay=weight_decay)
-    members = _members()
-    population = LeNetPopulation.from_models(members)
+    members = [m.double() for m in _members()]
+    population = LeNetPopulation.from_models(members, dtype=torch.float64)
     histories = train_population(population, small_data, config, seed=5, progress=False)
-    assert len(histories) == 3
+    data64 = _in_float64(small_data)
     for k, model in enumerate(members):
-        alone = train(model, small_data, config, seed=5, progress=False)
+        alone = train(model, data64, config, seed=5, progress=False)
         together = histories[k]
         assert together.iterations == alone.iterations == [10, 20, 30]
-        for key in ("train_loss", "val_loss", "test_loss"):
-            assert getattr(together, key) == pytest.approx(getattr(alone, key), rel=1e-4, abs=1e-5), key
-        # Accuracies: at most one example may flip on a near-tie of two logits.
-        for key, n in (("val_acc", small_data.sizes["val"]), ("test_acc", small_data.sizes["test"])):
-            assert getattr(together, key) == pytest.approx(getattr(alone, key), abs=1.01 / n), key
+        for key in ("train_loss", "val_loss", "test_loss", "val_acc", "test_acc"):
+            assert getattr(together, key) == pytest.approx(getattr(alone, key), rel=1e-6, abs=1e-9), key
         state = population.member_state(k)
         for name, layer in model.layers():
-            torch.testing.assert_close(state[f"{name}.weight"], layer.weight.detach(), rtol=0, atol=1e-5)
-            torch.testing.assert_close(state[f"{name}.bias"], layer.bias.detach(), rtol=0, atol=1e-5)
+            torch.testing.assert_close(state[f"{name}.weight"].double(), layer.weight.detach(), rtol=0, atol=1e-6)
             assert torch.equal(state[f"{name}.mask"].bool(), layer.mask.bool())
-        # The members really trained (this is not a comparison of two untouched networks).
-        assert together.val_acc[-1] > 0.6
+        assert together.val_acc[-1] > 0.6  # the members really trained
+
+
+def test_population_equals_the_single_network_loop_in_float32(small_data):
+    """Float32 end to end, compared in ways kernel rounding cannot break: relative norms of the
+    weight updates, losses, and accuracies within a couple of examples."""
+    config = TrainConfig(iterations=30, eval_every=10, weight_decay=1e-3)
+    members = _members()
+    start = [m.weights() for m in members]
+    population = LeNetPopulation.from_models(members)
+    histories = train_population(population, small_data, config, seed=5, progress=False)
+    for k, model in enumerate(members):
+        alone = train(model, small_data, config, seed=5, progress=False)
+        state = population.member_state(k)
+        for name, layer in model.layers():
+            moved_alone = layer.weight.detach() - start[k][name]
+            moved_together = state[f"{name}.weight"] - start[k][name]
+            assert _relative_difference(moved_together, moved_alone) < 1e-2, name
+        for key in ("train_loss", "val_loss", "test_loss"):
+            assert histories[k].__dict__[key] == pytest.approx(getattr(alone, key), rel=1e-3), key
+        for key, n in (("val_acc", small_data.sizes["val"]), ("test_acc", small_data.sizes["test"])):
+            assert histories[k].__dict__[key] == pytest.approx(getattr(alone, key), abs=2.01 / n), key
 
 
 def test_hand_written_gradients_equal_autograd(small_data):
-    """One step from the same weights: the population's backward pass is autograd's, member by member.
-
-    (Over many Adam steps float rounding can still be amplified: a hidden unit whose
-    pre-activation sits within rounding of zero, or a weight whose gradient is of the order
-    of Adam's epsilon, can take a different step. This checks the algebra without that.)
-    """
-    members = _members()
+    """One step from the same weights, in float64: the population's backward pass is autograd's."""
+    members = [m.double() for m in _members()]
     with torch.no_grad():
         for k, model in enumerate(members):  # nonzero biases, so that their gradients are checked too
             for _, layer in model.layers():
                 layer.bias.normal_(0.0, 0.1, generator=torch.Generator().manual_seed(k))
-    population = LeNetPopulation.from_models(members)
+    population = LeNetPopulation.from_models(members, dtype=torch.float64)
     grads = [torch.zeros_like(p) for p in population._parameters()]
     for batch in range(3):
         idx = torch.arange(60 * batch, 60 * (batch + 1))
-        x, y = small_data.train_x[idx], small_data.train_y[idx]
+        x, y = small_data.train_x[idx].double(), small_data.train_y[idx]
         losses = population._step(x, y, grads)
         for k, model in enumerate(members):
             model.zero_grad()
             loss = torch.nn.functional.cross_entropy(model(x), y)
             loss.backward()
-            assert float(losses[k]) == pytest.approx(loss.item(), rel=1e-6)
+            assert float(losses[k]) == pytest.approx(loss.item(), rel=1e-12)
             for i, (name, layer) in enumerate(model.layers()):
-                torch.testing.assert_close(grads[2 * i][k], layer.weight.grad, rtol=1e-4, atol=1e-7)
-                torch.testing.assert_close(grads[2 * i + 1][k], layer.bias.grad, rtol=1e-4, atol=1e-7)
+                torch.testing.assert_close(grads[2 * i][k], layer.weight.grad, rtol=1e-10, atol=1e-13)
+                torch.testing.assert_close(grads[2 * i + 1][k], layer.bias.grad, rtol=1e-10, atol=1e-13)
 
 
 def test_pruned_weights_stay_exactly_zero_in_population(small_data):

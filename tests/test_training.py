@@ -78,10 +78,12 @@ def test_train_config_defaults_are_the_papers():
     (dict(iterations=0), "iterations must be a positive integer, got 0"),
     (dict(batch_size=2.5), "batch_size must be a positive integer, got 2.5"),
     (dict(eval_every=-1), "eval_every .* got -1"),
-    (dict(lr=0), "lr must be positive, got 0"),
+    (dict(lr=0), "lr must be a positive finite number, got 0"),
+    (dict(lr=float("inf")), "lr must be a positive finite number, got inf"),
+    (dict(weight_decay=float("nan")), "weight_decay must be a finite number >= 0, got nan"),
     (dict(optimizer="rmsprop"), "unknown optimizer 'rmsprop'.*adam"),
     (dict(momentum=1.0), r"momentum must be in \[0, 1\), got 1.0"),
-    (dict(weight_decay=-0.1), "weight_decay must be >= 0, got -0.1"),
+    (dict(weight_decay=-0.1), "weight_decay must be a finite number >= 0, got -0.1"),
 ])
 def test_train_config_rejects_bad_values(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):

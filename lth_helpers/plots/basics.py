@@ -1,9 +1,10 @@
-"""Figures of notebook 1: a dense network trained, pruned once, and retrained.
+"""Figures of notebook 1: a dense network trained, and pruned once at many sparsities.
 
-Every ``plot_*`` function takes plain data (a :class:`~lth_helpers.training.History`, sweep
-records from :func:`lth_helpers.sweeps.sweep`, weight and mask tensors, a
-:class:`~lth_helpers.sweeps.RetrainResult`) and returns a matplotlib ``Figure``. Functions that
-draw a single panel accept an ``ax`` to draw on.
+Every ``plot_*`` function takes plain data (a History, sweep records from
+:func:`lth_helpers.sweeps.sweep`, weight and mask tensors, one pruning from
+:func:`lth_helpers.sweeps.prune_and_evaluate`) and returns a matplotlib ``Figure``. Functions
+that draw a single panel accept an ``ax`` to draw on. The retraining figures are in
+:mod:`.retraining`.
 
 Conventions follow the paper: the x axis of "% of weights remaining" is logarithmic and
 decreases from left to right; accuracies are in percent.
@@ -11,7 +12,7 @@ decreases from left to right; accuracies are in percent.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, Protocol, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,41 +20,34 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..models import LAYER_NAMES, LAYER_SHAPES
-from ..sweeps import METHOD_LABELS, METHODS, RETRAIN_LABELS, RETRAIN_VARIANTS, PruneResult, RetrainResult
-from ..training import History
-from .style import STRATEGY_COLORS, figure_and_axes, percent_axis
+from ..history import History
+from ..models import LAYER_NAMES
+from ..pixels import pixel_survival
+from .style import (LAYER_COLORS, METHOD_COLORS, METHOD_LABELS, SPLIT_COLORS, SWEEP_TICKS, figure_and_axes, layer_title,
+                    percent_axis)
 
 __all__ = [
-    "METHOD_COLORS",
-    "LAYER_COLORS",
-    "RETRAIN_COLORS",
+    "Pruning",
     "plot_dense_training",
     "plot_accuracy_vs_density",
     "plot_layer_densities",
     "plot_weight_histograms",
     "plot_pixel_survival",
     "plot_unit_masks",
-    "plot_retraining",
-    "plot_retraining_curves",
     "plot_explorer",
 ]
 
-METHOD_COLORS = {"layerwise": "#17becf", "uniform": "#bcbd22", "global": "#e377c2"}
-LAYER_COLORS = {"fc1": "#1b9e77", "fc2": "#d95f02", "fc3": "#7570b3"}
-RETRAIN_COLORS = {
-    "fine_tune": "#8c564b",
-    "reinit": STRATEGY_COLORS["reinit"],
-    "ticket": STRATEGY_COLORS["original"],
-}
-#: Ticks for "% of weights remaining" down to 1%.
-_TICKS = (100, 51.3, 21.1, 7.0, 3.6, 1.2)
 
+class Pruning(Protocol):
+    """One network pruned once, as the explorer draws it (a ``sweeps.PruneResult`` is one)."""
 
-
-def _layer_title(name: str) -> str:
-    out_f, in_f = LAYER_SHAPES[name]
-    return f"{name} ({in_f}\u2192{out_f}, {in_f * out_f:,} weights)"
+    method: str
+    masks: Mapping[str, torch.Tensor]
+    density: float
+    layer_density: Mapping[str, float]
+    thresholds: Mapping[str, float]
+    test_acc: float
+    val_acc: float
 
 
 def _check_records(records: Sequence[dict], metric: str) -> None:
@@ -73,12 +67,12 @@ def plot_dense_training(history: History, title: str = "Dense LeNet-300-100") ->
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
     its = history.iterations
     stop = history.early_stop_iteration
-    ax_loss.plot(its, history.train_loss, color="#7f7f7f", label="training (mean since last evaluation)")
-    ax_loss.plot(its, history.val_loss, color="#1f77b4", label="validation")
+    ax_loss.plot(its, history.train_loss, color=SPLIT_COLORS["train"], label="training (mean since last evaluation)")
+    ax_loss.plot(its, history.val_loss, color=SPLIT_COLORS["val"], label="validation")
     ax_loss.set_yscale("log")
     ax_loss.set_ylabel("cross-entropy loss")
-    ax_acc.plot(its, [100 * a for a in history.val_acc], color="#1f77b4", label="validation")
-    ax_acc.plot(its, [100 * a for a in history.test_acc], color="#d62728", label="test")
+    ax_acc.plot(its, [100 * a for a in history.val_acc], color=SPLIT_COLORS["val"], label="validation")
+    ax_acc.plot(its, [100 * a for a in history.test_acc], color=SPLIT_COLORS["test"], label="test")
     low = min(min(history.val_acc), min(history.test_acc))
     ax_acc.set_ylim(max(100 * low - 1, 100 * np.percentile(history.test_acc, 10) - 3), 100)
     ax_acc.set_ylabel("accuracy (%)")
@@ -107,7 +101,7 @@ def plot_accuracy_vs_density(records: Sequence[dict], metric: str = "test_acc", 
     """
     _check_records(records, metric)
     fig, ax = figure_and_axes(ax, (6.5, 4.2))
-    present = [m for m in METHODS if any(r["method"] == m for r in records)]
+    present = [m for m in METHOD_LABELS if any(r["method"] == m for r in records)]
     for method in methods or present:
         rows = sorted((r for r in records if r["method"] == method), key=lambda r: -r["density"])
         if not rows:
@@ -117,7 +111,7 @@ def plot_accuracy_vs_density(records: Sequence[dict], metric: str = "test_acc", 
     if dense_acc is not None:
         ax.axhline(100 * dense_acc, color="black", ls="--", lw=1, label="dense network")
     ax.axhline(10, color="#999999", ls=":", lw=1, label="chance (10%)")
-    percent_axis(ax, _TICKS)
+    percent_axis(ax, SWEEP_TICKS)
     ax.set_ylabel(("test" if metric.startswith("test") else "validation") + " accuracy (%)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
@@ -141,9 +135,9 @@ def plot_layer_densities(records: Sequence[dict], methods: Sequence[str] = ("lay
             ax.plot(x, [100 * r["layer_density"][name] for r in rows], styles[method], color=LAYER_COLORS[name],
                     lw=2 if method == "global" else 1.5, label=f"{name}, {METHOD_LABELS[method]}")
     ax.plot([100, 1], [100, 1], color="#999999", lw=0.8, label="layer keeps the network's share")
-    percent_axis(ax, _TICKS)
+    percent_axis(ax, SWEEP_TICKS)
     ax.set_yscale("log")
-    ax.set_yticks(list(_TICKS) + [0.5])
+    ax.set_yticks(list(SWEEP_TICKS) + [0.5])
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_locator(plt.NullLocator())
     ax.set_ylabel("% of the layer's weights remaining")
@@ -186,7 +180,7 @@ def plot_weight_histograms(weights: Mapping[str, torch.Tensor], thresholds: Mapp
             ax.axvline(-t, **style)
             if i == 0:
                 ax.axvspan(-t, t, color=line_colors[0], alpha=0.08)
-        ax.set_title(_layer_title(name), fontsize=10)
+        ax.set_title(layer_title(name), fontsize=10)
         ax.set_xlabel("weight value")
         ax.set_xlim(-lim, lim)
         ax.grid(alpha=0.3)
@@ -218,7 +212,7 @@ def plot_pixel_survival(masks_fc1: Mapping[str, torch.Tensor], pixel_std: torch.
     for ax, (label, mask) in zip(axes[i:], panels):
         if tuple(mask.shape) != (300, 784):
             raise ValueError(f"mask {label!r} has shape {tuple(mask.shape)}, expected fc1's (300, 784)")
-        counts = mask.bool().sum(0).view(28, 28).numpy()
+        counts = pixel_survival(mask).numpy()
         img = ax.imshow(counts, cmap="viridis", vmin=0)
         kept = float(mask.float().mean())
         ax.set_title(f"{label}\nfc1 keeps {100 * kept:.1f}% (uniform: {300 * kept:.0f}/pixel)", fontsize=10)
@@ -265,81 +259,10 @@ def plot_unit_masks(weights_fc1: torch.Tensor, mask_fc1: torch.Tensor, units: Se
     return fig
 
 
-# --------------------------------------------------------------------------- retraining
-
-
-def plot_retraining(result: RetrainResult, sweep_records: Sequence[dict] | None = None,
-                    dense_acc: float | None = None, metric: str = "test_acc_at_early_stop",
-                    ax: Axes | None = None) -> Figure:
-    """Test accuracy of the pruned architecture trained three ways, vs. % of weights remaining.
-
-    Random reinitializations are drawn as their mean, with a bar from the worst to the best
-    draw. ``sweep_records`` adds the pruned-but-not-retrained curve of the same method.
-    """
-    if metric not in ("test_acc_at_early_stop", "final_test_acc"):
-        raise ValueError(f"metric must be 'test_acc_at_early_stop' or 'final_test_acc', got {metric!r}")
-    fig, ax = figure_and_axes(ax, (7, 4.5))
-    if sweep_records:
-        rows = sorted((r for r in sweep_records if r["method"] == result.method), key=lambda r: -r["density"])
-        ax.plot([100 * r["density"] for r in rows], [100 * r["test_acc"] for r in rows], ":", color="#555555",
-                label="pruned, not retrained")
-    for variant in RETRAIN_VARIANTS:
-        xs, mean, low, high = [], [], [], []
-        for d in result.densities:
-            values = [100 * r[metric] for r in result.select(variant, d)]
-            xs.append(100 * d)
-            mean.append(np.mean(values))
-            low.append(min(values))
-            high.append(max(values))
-        ax.errorbar(xs, mean, yerr=[np.subtract(mean, low), np.subtract(high, mean)], fmt="o-", ms=5, capsize=3,
-                    color=RETRAIN_COLORS[variant], label=RETRAIN_LABELS[variant])
-    if dense_acc is not None:
-        ax.axhline(100 * dense_acc, color="black", ls="--", lw=1, label="dense network")
-    percent_axis(ax, _TICKS)
-    ax.set_xlim(110, 100 * min(result.densities) / 1.6)  # inverted: dense on the left
-    values = [100 * r[metric] for r in result.records] + ([100 * dense_acc] if dense_acc is not None else [])
-    ax.set_ylim(max(0.0, min(values) - 6), min(100.0, max(values) + 2))
-    ax.set_ylabel("test accuracy at early stopping (%)" if metric == "test_acc_at_early_stop"
-                  else "test accuracy at the end of training (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8.5, loc="lower left")
-    ax.set_title("The same sparse architecture, trained three ways")
-    return fig
-
-
-def plot_retraining_curves(result: RetrainResult, densities: Sequence[float] | None = None,
-                           metric: str = "test_acc") -> Figure:
-    """Learning curves of the three variants, one panel per density (accuracy in %).
-
-    Each curve starts at iteration 0 with the network's accuracy before any training, so the
-    fine-tuned network starts from where pruning left it and the others from chance.
-    """
-    densities = list(result.densities if densities is None else densities)
-    fig, axes = plt.subplots(1, len(densities), figsize=(4.2 * len(densities), 3.6), layout="constrained",
-                             squeeze=False, sharey=True)
-    for ax, d in zip(axes[0], densities):
-        matched = [x for x in result.densities if abs(x - d) < 1e-9]
-        if not matched:
-            raise ValueError(f"density {d!r} was not trained: choose from {result.densities}")
-        for variant in RETRAIN_VARIANTS:
-            for i, r in enumerate(result.select(variant, matched[0])):
-                h = result.histories[(variant, matched[0], r["draw"])]
-                ys = [100 * r["start_test_acc"]] + [100 * v for v in getattr(h, metric)]
-                ax.plot([0] + h.iterations, ys, color=RETRAIN_COLORS[variant], lw=1.5, alpha=1 if i == 0 else 0.5,
-                        label=RETRAIN_LABELS[variant] if i == 0 else None)
-        ax.set_title(f"{100 * d:.1f}% of weights remaining")
-        ax.set_xlabel("training iteration")
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("test accuracy (%)" if metric == "test_acc" else metric)
-    axes[0][0].set_ylim(80, 100)
-    axes[0][-1].legend(fontsize=8, loc="lower right")
-    return fig
-
-
 # ----------------------------------------------------------------------- the explorer
 
 
-def plot_explorer(result: PruneResult, weights: Mapping[str, torch.Tensor], curve: Sequence[dict],
+def plot_explorer(result: Pruning, weights: Mapping[str, torch.Tensor], curve: Sequence[dict],
                   dense_acc: float | None = None) -> Figure:
     """The prune-rate explorer's figure for one pruning: everything the slider changes at once.
 
@@ -357,14 +280,14 @@ def plot_explorer(result: PruneResult, weights: Mapping[str, torch.Tensor], curv
     ax.plot([100 * result.density], [100 * result.test_acc], "*", color="black", ms=14, zorder=5)
     if dense_acc is not None:
         ax.axhline(100 * dense_acc, color="black", ls="--", lw=1)
-    percent_axis(ax, _TICKS)
+    percent_axis(ax, SWEEP_TICKS)
     ax.set_ylim(0, 100)
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"{100 * result.test_acc:.1f}% at {100 * result.density:.1f}% remaining", fontsize=10)
     ax.grid(alpha=0.3)
 
     ax = fig.add_subplot(grid[0, 1])
-    counts = result.masks["fc1"].sum(0).view(28, 28).numpy()
+    counts = pixel_survival(result.masks["fc1"]).numpy()
     img = ax.imshow(counts, cmap="viridis", vmin=0, vmax=max(1, int(counts.max())))
     fig.colorbar(img, ax=ax, shrink=0.85)
     ax.set_title("fc1: units keeping each pixel", fontsize=10)

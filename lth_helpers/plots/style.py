@@ -1,13 +1,33 @@
-"""Shared colours, labels and axis helpers, so that every figure speaks the same language."""
+"""Colours, labels and ticks: the one place every figure and table takes its vocabulary from.
+
+A strategy, a pruning method, a layer or a retraining variant is drawn in the same colour and
+named the same way in every notebook. Labels come in two forms: ``*_LABELS`` for figure legends
+(they may use matplotlib's LaTeX, e.g. ``$\\theta_0$``) and ``*_NAMES`` for plain text.
+"""
 
 from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
-__all__ = ["STRATEGY_COLORS", "STRATEGY_LABELS", "PERCENT_TICKS", "percent_axis", "figure_and_axes"]
+from ..models import LAYER_SHAPES
+
+__all__ = [
+    "STRATEGY_COLORS", "STRATEGY_LABELS", "STRATEGY_NAMES",
+    "METHOD_COLORS", "METHOD_LABELS",
+    "RETRAIN_COLORS", "RETRAIN_LABELS", "RETRAIN_NAMES",
+    "SPLIT_COLORS", "LAYER_COLORS", "LAYER_TITLES", "layer_title",
+    "TICKET_COLOR", "OTHERS_COLOR", "CRITERION_COLORS", "QUANTITY_LABELS",
+    "METRIC_LABELS", "CURVE_LABELS", "metric_scale",
+    "PERCENT_TICKS", "SWEEP_TICKS", "density_ticks", "percent_axis", "figure_and_axes",
+]
+
+# ------------------------------------------------------------------------- strategies
 
 STRATEGY_COLORS = {
     "original": "#1f77b4",       # the winning ticket
@@ -25,15 +45,108 @@ STRATEGY_LABELS = {
     "one_shot": "one-shot pruning",
 }
 
+STRATEGY_NAMES = {
+    "original": "winning ticket",
+    "reinit": "random reinit",
+    "fan_corrected": "fan-corrected reinit",
+    "random_mask": "random mask",
+    "one_shot": "one-shot",
+}
+
+# ----------------------------------------------------- pruning once (notebook 1)
+
+METHOD_COLORS = {"layerwise": "#17becf", "uniform": "#bcbd22", "global": "#e377c2"}
+
+METHOD_LABELS = {
+    "layerwise": "layer-wise (paper's rates)",
+    "uniform": "layer-wise (same rate everywhere)",
+    "global": "global magnitude",
+}
+
+RETRAIN_COLORS = {"fine_tune": "#8c564b", "reinit": STRATEGY_COLORS["reinit"], "ticket": STRATEGY_COLORS["original"]}
+
+RETRAIN_LABELS = {
+    "fine_tune": "pruned + fine-tuned (trained weights kept)",
+    "reinit": "same mask, fresh random init",
+    "ticket": "same mask, reset to $\\theta_0$",
+}
+
+RETRAIN_NAMES = {"fine_tune": "fine-tuned", "reinit": "fresh init", "ticket": "reset to theta_0"}
+
+# ---------------------------------------------------------------- layers and weights
+
+#: The training, validation and test sets in learning curves.
+SPLIT_COLORS = {"train": "#7f7f7f", "val": "#1f77b4", "test": "#d62728"}
+LAYER_COLORS = {"fc1": "#1b9e77", "fc2": "#d95f02", "fc3": "#7570b3"}
+LAYER_TITLES = {"fc1": "fc1 (784 \u2192 300)", "fc2": "fc2 (300 \u2192 100)", "fc3": "fc3 (100 \u2192 10, output)"}
+
+TICKET_COLOR = STRATEGY_COLORS["original"]
+OTHERS_COLOR = "#7f7f7f"
+CRITERION_COLORS = {"final magnitude": "#1f77b4", "magnitude increase": "#ff7f0e", "movement": "#2ca02c",
+                    "initial magnitude": "#8c564b"}
+QUANTITY_LABELS = {"movement": r"movement $|\theta_{final} - \theta_0|$",
+                   "growth": r"growth $|\theta_{final}| - |\theta_0|$"}
+
+
+def layer_title(name: str) -> str:
+    """``"fc1 (784→300, 235,200 weights)"``: a layer with its shape and size."""
+    out_features, in_features = LAYER_SHAPES[name]
+    return f"{name} ({in_features}\u2192{out_features}, {in_features * out_features:,} weights)"
+
+
+# ---------------------------------------------------------------------------- metrics
+
+#: Axis labels of the per-network numbers in a record.
+METRIC_LABELS = {
+    "early_stop_iteration": "early-stopping iteration (min. validation loss)",
+    "test_acc_at_early_stop": "test accuracy at early stopping (%)",
+    "val_acc_at_early_stop": "validation accuracy at early stopping (%)",
+    "final_test_acc": "test accuracy at end of training (%)",
+}
+
+#: Axis labels of the learning-curve entries of a History.
+CURVE_LABELS = {
+    "test_acc": "test accuracy (%)",
+    "val_acc": "validation accuracy (%)",
+    "val_loss": "validation loss",
+    "test_loss": "test loss",
+    "train_loss": "training loss",
+}
+
+
+def metric_scale(metric: str) -> float:
+    """100 for accuracies (stored as fractions, drawn in percent like the paper's axes), else 1."""
+    return 100.0 if "acc" in metric else 1.0
+
+
+# ------------------------------------------------------------------------------ ticks
+
 #: Percent-of-weights-remaining ticks the paper's figures use (log scale, decreasing).
 PERCENT_TICKS = (100, 51.3, 21.1, 7.0, 3.6, 1.9)
+#: The same down to 1%, for sweeps that go that far.
+SWEEP_TICKS = (100, 51.3, 21.1, 7.0, 3.6, 1.2)
 
 
-def percent_axis(ax: Axes, densities_percent=PERCENT_TICKS, reverse: bool = True) -> Axes:
+def density_ticks(percents: Iterable[float]) -> list[float]:
+    """Ticks for a "% of weights remaining" axis covering ``percents``.
+
+    The paper's checkpoints inside the data's range plus its smallest value; when the range is
+    too narrow for that (a quick run), the data's own densities.
+    """
+    values = sorted({round(p, 1) for p in percents}, reverse=True)
+    if not values:
+        return list(PERCENT_TICKS)
+    low, high = values[-1], values[0]
+    ticks = [t for t in PERCENT_TICKS if low <= t <= high]
+    if low not in ticks and all(abs(math.log(low / t)) > 0.15 for t in ticks):
+        ticks.append(low)
+    return ticks if len(ticks) >= 3 else values
+
+
+def percent_axis(ax: Axes, densities_percent: Sequence[float] = PERCENT_TICKS, reverse: bool = True) -> Axes:
     """Log-scale x axis of "% weights remaining", decreasing left to right as in the paper."""
     ax.set_xscale("log")
-    ticks = [d for d in densities_percent]
-    ax.set_xticks(ticks)
+    ax.set_xticks(list(densities_percent))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_locator(NullLocator())
     if reverse and not ax.xaxis_inverted():

@@ -1,11 +1,11 @@
-"""Thin ipywidgets wrappers over pure functions (the functions are what the tests check).
+"""Thin ipywidgets wrappers: each wires pure functions (which the tests check) to a slider.
 
-* :mod:`.pruning`: the prune-rate slider of notebook 1.
-* :mod:`.rounds`: the scrubber over IMP rounds of notebook 2.
+* :mod:`.pruning`: the prune-rate slider of notebook 1 (over :mod:`lth_helpers.sweeps`).
+* :mod:`.rounds`: the scrubber over IMP rounds of notebook 2 (over
+  :mod:`lth_helpers.comparisons` and :mod:`lth_helpers.plots.curves`).
 """
 
-from .rounds import round_scrubber, round_view
-
-__all__ = ["round_scrubber", "round_view"]
 from .pruning import prune_rate_explorer
-__all__ += ["prune_rate_explorer"]
+from .rounds import round_scrubber
+
+__all__ = ["prune_rate_explorer", "round_scrubber"]

@@ -21,10 +21,10 @@ from matplotlib.figure import Figure
 
 from ..data import MNISTData
 from ..models import LAYER_NAMES, LeNet300100
+from ..plots.basics import Pruning, plot_explorer
+from ..plots.style import METHOD_LABELS
 from ..pruning import check_rate
-from ..plots.basics import plot_explorer
-from ..sweeps import (METHOD_LABELS, METHODS, PruneResult, TrainedNet, check_method, default_densities,
-                      prune_and_evaluate, sweep)
+from ..sweeps import METHODS, TrainedNet, check_method, default_densities, prune_and_evaluate, sweep
 
 __all__ = ["explorer_text", "figure_output", "prune_rate_explorer", "MAX_PRUNE_RATE"]
 
@@ -32,7 +32,7 @@ __all__ = ["explorer_text", "figure_output", "prune_rate_explorer", "MAX_PRUNE_R
 MAX_PRUNE_RATE = 0.99
 
 
-def explorer_text(result: PruneResult) -> str:
+def explorer_text(result: Pruning) -> str:
     """The one-line (HTML) summary the explorer shows above its figure.
 
     It always starts with ``test accuracy: XX.XX% at YY.Y% weights remaining``.
@@ -79,7 +79,7 @@ def prune_rate_explorer(model: LeNet300100, data: MNISTData, prune_rate: float =
         raise ValueError(f"prune_rate must be in [0, {MAX_PRUNE_RATE}], got {prune_rate!r}")
     check_method(method)
     net = TrainedNet.from_model(model)
-    dense_acc = net.evaluate(data.test_x, data.test_y)[1]
+    dense_acc = prune_and_evaluate(net, data, 0.0).test_acc  # nothing pruned: the dense network
     curves: dict[str, list[dict]] = {}
     for record in curve or ():
         curves.setdefault(record["method"], []).append(record)

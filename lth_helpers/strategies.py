@@ -1,0 +1,87 @@
+"""What each network of an IMP round starts from: the winning ticket and its controls.
+
+At every round IMP hands the ticket's mask to each strategy, which decides the starting
+weights (and, for ``random_mask``, the mask):
+
+* ``original``: the winning ticket, survivors reset to theta_0 (the paper's method).
+* ``reinit``: the same mask, a fresh Gaussian Glorot initialization (paper, Figure 4).
+* ``fan_corrected``: the same mask, fresh weights with the std Glorot prescribes for the
+  sub-network's own per-unit fans (see :mod:`lth_helpers.initialization`).
+* ``random_mask``: the paper's "random sparse network": a random mask with the same per-layer
+  density, on theta_0. It loses the ticket's positions *and* its magnitude-selected values.
+
+Every random draw is derived from ``(strategy, seed, round)`` alone, so a control's start can
+be regenerated exactly for analysis without having been stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Mapping
+
+import torch
+
+from .initialization import fan_corrected_weights, reinit_weights
+from .models import LAYER_SHAPES, glorot_weights
+from .pruning import random_masks_like
+
+__all__ = [
+    "STRATEGIES",
+    "CONTROLS",
+    "ONE_SHOT",
+    "derive_seed",
+    "seeded_generator",
+    "theta0_for",
+    "member_start",
+    "start_state",
+]
+
+STRATEGIES: tuple[str, ...] = ("original", "reinit", "fan_corrected", "random_mask")
+#: The strategies trained beside the ticket on its mask (everything but ``original``).
+CONTROLS: tuple[str, ...] = STRATEGIES[1:]
+#: Records of one-shot pruning (dense network pruned once, reset to theta_0) carry this strategy.
+ONE_SHOT = "one_shot"
+
+Weights = dict[str, torch.Tensor]
+
+
+def derive_seed(*parts: object) -> int:
+    """A 60-bit seed derived from ``parts`` (e.g. ``("reinit", seed, round)``), stable across runs."""
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()
+    return int(digest[:15], 16)
+
+
+def seeded_generator(*parts: object) -> torch.Generator:
+    """A CPU generator seeded with :func:`derive_seed` of ``parts``."""
+    return torch.Generator().manual_seed(derive_seed(*parts))
+
+
+def theta0_for(seed: int) -> Weights:
+    """theta_0 of the run with this seed: Gaussian Glorot weights (the paper's initialization)."""
+    return glorot_weights(seeded_generator("init", seed))
+
+
+def member_start(strategy: str, seed: int, round_: int, ticket_masks: Mapping[str, torch.Tensor],
+                 theta0: Weights) -> tuple[Weights, dict[str, torch.Tensor]]:
+    """Initial ``(weights, masks)`` of one network, given the ticket's mask at that round."""
+    if strategy in ("original", ONE_SHOT):
+        return theta0, dict(ticket_masks)
+    if strategy == "reinit":
+        return reinit_weights(ticket_masks, seeded_generator("reinit", seed, round_)), dict(ticket_masks)
+    if strategy == "fan_corrected":
+        return fan_corrected_weights(ticket_masks, seeded_generator("fan_corrected", seed, round_)), dict(ticket_masks)
+    if strategy == "random_mask":
+        return theta0, random_masks_like(ticket_masks, seeded_generator("random_mask", seed, round_))
+    raise ValueError(f"unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
+
+
+def start_state(weights: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A :class:`~lth_helpers.models.LeNet300100` ``state_dict`` with these weights and masks and
+    zero biases (the paper's initialization); pruned weights are exactly 0.0."""
+    state = {}
+    for name, (out_features, _) in LAYER_SHAPES.items():
+        mask = masks[name].float()
+        state[f"{name}.weight"] = weights[name] * mask
+        state[f"{name}.bias"] = torch.zeros(out_features)
+        state[f"{name}.mask"] = mask
+    return state

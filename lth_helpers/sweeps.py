@@ -263,7 +263,8 @@ def prune_and_evaluate(net: TrainedNet, data: MNISTData, prune_rate: float,
     """
     masks, thresholds = prune_net(net, prune_rate, method)
     stats = mask_stats(masks)
-    def pruned(x: torch.Tensor) -> torch.Tensor:
+
+    def pruned(x: torch.Tensor) -> torch.Tensor:  # the trained network with these masks
         return lenet_logits(x, net.weights, net.biases, masks)
 
     val_loss, val_acc = evaluate(pruned, data.val_x, data.val_y)

@@ -20,7 +20,8 @@ from .plots.style import METHOD_LABELS, RETRAIN_NAMES, STRATEGY_NAMES
 from .results import Source, summarize_records
 from .retraining import RETRAIN_VARIANTS, RetrainResult
 
-__all__ = ["summary_table", "round_text", "sweep_table", "RETRAIN_METRICS", "retrain_table", "average_rows", "format_rows"]
+__all__ = ["summary_table", "round_text", "sweep_table", "RETRAIN_METRICS", "retrain_table", "average_rows",
+           "format_rows"]
 
 
 def summary_table(source: Source, strategies: Sequence[str] = ("original",), rounds: Sequence[int] | None = None,

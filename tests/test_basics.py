@@ -23,6 +23,7 @@ from lth_helpers.history import History  # noqa: E402
 from lth_helpers.models import LAYER_NAMES, LeNet300100  # noqa: E402
 from lth_helpers.pixels import pixel_survival, pixel_survival_stats  # noqa: E402
 from lth_helpers.plots import basics as pb  # noqa: E402
+from lth_helpers.plots.explorer import plot_explorer  # noqa: E402
 from lth_helpers.plots import retraining as pr  # noqa: E402
 from lth_helpers.pruning import (expected_density, global_magnitude_masks, layerwise_magnitude_masks,  # noqa: E402
                                  one_shot_rates)
@@ -327,7 +328,7 @@ def test_plots_return_figures(net: sweeps.TrainedNet, data: MNISTData) -> None:
     assert len([ax for ax in fig.axes if ax.images]) == 2
     fig = pb.plot_unit_masks(net.weights["fc1"], result.masks["fc1"], units=range(12), ncols=6)
     assert len([ax for ax in fig.axes if ax.images]) == 12
-    fig = pb.plot_explorer(result, net.weights, records, dense_acc=0.9)
+    fig = plot_explorer(result, net.weights, records, dense_acc=0.9)
     assert len(fig.axes) >= 6
 
 

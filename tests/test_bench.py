@@ -88,6 +88,9 @@ def test_bad_population_sizes_are_refused(populations):
 
 def test_population_sizes_keep_their_order_without_repeats():
     assert throughput.validate_populations([4, 1, 4, 2]) == [4, 1, 2]
+    assert throughput.parse_populations("4, 1,4,2,") == [4, 1, 2]
+    with pytest.raises(ValueError, match="comma-separated integers"):
+        throughput.parse_populations("1,x")
 
 
 @pytest.fixture
@@ -195,6 +198,14 @@ def test_training_runs_and_rates():
                      2: pytest.approx(2 * TINY.population_iterations(2) * 60 / 0.25)}
 
 
+@pytest.mark.parametrize("argv", [["--threads", "0"], ["--threads", "two"], ["--populations", "99"],
+                                  ["--repeats", "0"]])
+def test_comparison_entry_point_refuses_bad_input(argv, monkeypatch, capsys):
+    monkeypatch.setattr(autograd_vs_manual, "compare", lambda *a: pytest.fail("ran despite bad input"))
+    assert autograd_vs_manual.main(argv) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
 def _reference_gradients(states: list[dict[str, torch.Tensor]], x: torch.Tensor, y: torch.Tensor
                          ) -> list[torch.Tensor]:
     """Each member's gradients from its own ``LeNet300100`` (autograd, one network), stacked."""
@@ -238,16 +249,19 @@ def test_every_variant_steps_and_keeps_pruned_weights_at_zero(variant):
 
 
 def test_comparison_rows_and_table(monkeypatch):
-    # Each variant runs once on a tiny set; the clock is replaced: manual 1 s, autograd 1.25 s / 1.5 s.
-    seconds = {"manual": 1.0, "autograd_mask_forward": 1.5, "autograd_mask_grad": 1.25}
-    monkeypatch.setattr(autograd_vs_manual, "best_seconds",
-                        lambda runs, repeats: ({v: (fn(), seconds[v])[1] for v, fn in runs.items()}, repeats))
-    rows = autograd_vs_manual.compare(ks=[2], threads=[1], samples=120, repeats=1, min_iterations=1, n_train=120)
+    # Each variant runs once on a tiny set; the clock is replaced by three rounds of fixed times.
+    seconds = {"manual": [1.0, 2.0, 1.0], "autograd_mask_forward": [1.5, 1.5, 1.5],
+               "autograd_mask_grad": [1.25, 2.2, 1.1]}
+    monkeypatch.setattr(autograd_vs_manual, "timed_rounds",
+                        lambda runs, repeats: {v: (fn(), seconds[v])[1] for v, fn in runs.items()})
+    rows = autograd_vs_manual.compare(ks=[2], threads=[1], samples=120, repeats=3, min_iterations=1, n_train=120)
     assert len(rows) == 1
     row = rows[0]
-    assert row["threads"] == 1 and row["k"] == 2 and row["iterations"] == 1
-    assert row["manual"] == pytest.approx(2 * 60 / 1.0)
-    assert row["autograd_slower_by"] == pytest.approx(0.25)  # the faster autograd variant counts
+    assert row["threads"] == 1 and row["k"] == 2 and row["iterations"] == 1 and row["rounds"] == 3
+    assert row["manual"] == pytest.approx(2 * 60 / 1.0)  # best of the rounds
+    # Paired ratios: mask_forward 1.5, 0.75, 1.5 (median 1.5); mask_grad 1.25, 1.1, 1.1 (median 1.1).
+    assert row["autograd_slower_by"] == pytest.approx(0.10)
+    assert row["autograd_slower_by_best_of"] == pytest.approx(0.10)  # best 1.0 vs best 1.1
     assert row["max_gradient_difference"] < 1e-5
     table = autograd_vs_manual.format_table(rows)
-    assert "| 1 | 2 | 120 | 80 | 96 | +25% |" in table
+    assert "| 1 | 2 | 120 | 80 | 109 | +10% | +10% |" in table

@@ -171,16 +171,3 @@ def test_sigint_says_where_the_work_is_and_the_run_resumes_exactly(fake_data, tm
     _run(fake_data, fresh, LONGER)
     assert _records(out) == _records(fresh)
     assert _store_files(out) == _store_files(fresh)
-
-
-def test_sigint_during_start_up_prints_a_message(fake_data, tmp_path):
-    """Issue item 8: Ctrl-C while the program is still importing and loading used to exit silently."""
-    out = tmp_path / "out"
-    process = _start(fake_data, out, LONGER)
-    time.sleep(0.5)  # the interpreter is up (it starts in tens of ms); torch is still being imported
-    process.send_signal(signal.SIGINT)
-    code, stdout, stderr = _finish(process)
-    assert code == 130, f"exit code {code}:\n{stdout}\n{stderr}"
-    assert "Traceback" not in stderr, stderr
-    assert "interrupted" in stderr.lower(), stderr
-    assert _temporaries(out) == []

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from .report import run_benchmark
-from .throughput import DEFAULT_POPULATIONS
+from .throughput import DEFAULT_POPULATIONS, parse_populations
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,8 +22,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="population sizes K to measure, 1..64 (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
-        populations = [int(k) for k in args.populations.split(",") if k.strip()]
-        return run_benchmark(as_json=args.json, full=args.full, populations=populations)
+        return run_benchmark(as_json=args.json, full=args.full, populations=parse_populations(args.populations))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

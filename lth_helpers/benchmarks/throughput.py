@@ -19,7 +19,8 @@ from ..population import LeNetPopulation, train_population
 from ..training import TrainConfig, train
 from .timing import BATCH_SIZE, BenchPlan
 
-__all__ = ["MAX_POPULATION", "DEFAULT_POPULATIONS", "validate_populations", "random_mnist_like",
+__all__ = ["MAX_POPULATION", "DEFAULT_POPULATIONS", "validate_populations", "parse_populations",
+           "random_mnist_like",
            "training_runs", "rates"]
 
 #: Largest population the benchmark accepts (memory and run time grow linearly with K).
@@ -39,6 +40,15 @@ def validate_populations(populations: Sequence[int]) -> list[int]:
         if k not in ks:
             ks.append(k)
     return ks
+
+
+def parse_populations(text: str) -> list[int]:
+    """``"1,2,4"`` as checked population sizes (see :func:`validate_populations`)."""
+    try:
+        ks = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"population sizes must be comma-separated integers such as 1,2,4, got {text!r}") from None
+    return validate_populations(ks)
 
 
 def random_mnist_like(n_train: int = 55_000, n_val: int = BATCH_SIZE, n_test: int = BATCH_SIZE,

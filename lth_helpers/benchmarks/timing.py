@@ -1,9 +1,9 @@
 """How every benchmark here is timed: a plan of run lengths, best-of-repeats, thread counts.
 
-Timings are the best of several short repeats taken in turns after a warm-up. On a machine
-shared with other jobs the best repeat is the one least disturbed by them; taking the runs in
-turns (round-robin) means a burst of outside activity spoils one repeat of one run rather than
-every repeat of the same run.
+Timings are several short repeats taken in turns after a warm-up. On a machine shared with
+other jobs the best repeat is the one least disturbed by them; taking the runs in turns
+(round-robin) means a burst of outside activity spoils one repeat of one run rather than every
+repeat of the same run, and it pairs the runs of one round for a comparison of ratios.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Callable, Iterator, Mapping
 
 import torch
 
-__all__ = ["BATCH_SIZE", "BenchPlan", "best_seconds", "torch_threads"]
+__all__ = ["BATCH_SIZE", "BenchPlan", "timed_rounds", "best_seconds", "torch_threads"]
 
 #: The paper's LeNet minibatch.
 BATCH_SIZE = 60
@@ -73,30 +73,43 @@ class BenchPlan:
         return max(self.min_iterations, self.population_samples // (k * BATCH_SIZE))
 
 
-def best_seconds(runs: Mapping[str, Callable[[], object]], repeats: int,
-                 deadline: float | None = None) -> tuple[dict[str, float], int]:
-    """Smallest wall time of each run over up to ``repeats`` rounds, after one untimed warm-up round.
+def timed_rounds(runs: Mapping[str, Callable[[], object]], repeats: int,
+                 deadline: float | None = None) -> dict[str, list[float]]:
+    """Wall times of each run in up to ``repeats`` rounds, after one untimed warm-up round.
 
-    Returns ``(best seconds by name, rounds timed)``. The warm-up pays for one-off costs
-    (allocator growth, kernel selection, lazy imports) that a real training run pays once,
-    not once per minibatch. After the first timed round, a round starts only if, taking as
-    long as the previous one, it would end before ``deadline`` (a ``time.perf_counter()`` value).
+    Every round times every run once. The warm-up pays for one-off costs (allocator growth,
+    kernel selection, lazy imports) that a real training run pays once, not once per
+    minibatch. Odd rounds take the runs in reverse order, so that no run always follows the
+    same neighbour (whose leftovers in the caches could favour or slow it). After the first
+    timed round, a round starts only if, taking as long as the previous one, it would end
+    before ``deadline`` (a ``time.perf_counter()`` value).
     """
     for fn in runs.values():
         fn()
-    best = {name: math.inf for name in runs}
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    order = list(runs.items())
     rounds, last = 0, 0.0
     while rounds < max(1, repeats):
         if rounds > 0 and deadline is not None and time.perf_counter() + last > deadline:
             break
         round_start = time.perf_counter()
-        for name, fn in runs.items():
+        for name, fn in (reversed(order) if rounds % 2 else order):
             start = time.perf_counter()
             fn()
-            best[name] = min(best[name], time.perf_counter() - start)
+            times[name].append(time.perf_counter() - start)
         last = time.perf_counter() - round_start
         rounds += 1
-    return best, rounds
+    return times
+
+
+def best_seconds(runs: Mapping[str, Callable[[], object]], repeats: int,
+                 deadline: float | None = None) -> tuple[dict[str, float], int]:
+    """Smallest wall time of each run over the rounds of :func:`timed_rounds`; and how many rounds ran.
+
+    On a machine shared with other jobs the best repeat is the one least disturbed by them.
+    """
+    times = timed_rounds(runs, repeats, deadline)
+    return {name: min(t) for name, t in times.items()}, len(next(iter(times.values())))
 
 
 @contextlib.contextmanager

@@ -6,8 +6,9 @@ Figures only draw. The numbers they show are computed by the pure functions of
 :mod:`lth_helpers.scaling`, and every colour, label and tick comes from :mod:`.style`.
 
 * :mod:`.basics`: the dense network's training, accuracy vs. weights remaining when pruned once,
-  weight histograms, first-layer masks as 28x28 receptive fields, the prune-rate explorer
-  (notebook 1); :mod:`.retraining`: the pruned architecture retrained three ways (notebook 1).
+  weight histograms, first-layer masks as 28x28 receptive fields (notebook 1); :mod:`.explorer`:
+  the prune-rate explorer's figure; :mod:`.retraining`: the pruned architecture retrained three
+  ways (notebook 1).
 * :mod:`.imp`: the paper's IMP figures vs. weights remaining, with their spread over seeds;
   :mod:`.curves`: learning curves (notebooks 2-3).
 * :mod:`.weights`: weight movement, initial values, survival criteria (notebook 4);
@@ -15,8 +16,9 @@ Figures only draw. The numbers they show are computed by the pure functions of
 """
 
 from .style import PERCENT_TICKS, STRATEGY_COLORS, STRATEGY_LABELS, percent_axis
-from .basics import (plot_accuracy_vs_density, plot_dense_training, plot_explorer, plot_layer_densities,
-                     plot_pixel_survival, plot_unit_masks, plot_weight_histograms)
+from .basics import (plot_accuracy_vs_density, plot_dense_training, plot_layer_densities, plot_pixel_survival,
+                     plot_unit_masks, plot_weight_histograms)
+from .explorer import plot_explorer
 from .retraining import plot_retraining, plot_retraining_curves
 from .imp import plot_imp_overview, plot_one_shot_vs_iterative, plot_vs_density
 from .curves import plot_learning_curves, plot_round, plot_strategy_curves

@@ -50,7 +50,8 @@ def plot_retraining(result: Retraining, sweep_records: Sequence[dict] | None = N
                 label="pruned, not retrained")
     for variant in RETRAIN_LABELS:
         xs = [100 * d for d in result.densities]
-        mean, low, high = (100 * np.array(v) for v in zip(*(result.spread(variant, d, metric) for d in result.densities)))
+        spreads = [result.spread(variant, d, metric) for d in result.densities]  # (mean, min, max) per density
+        mean, low, high = (100 * np.array(column) for column in zip(*spreads))
         ax.errorbar(xs, mean, yerr=[np.subtract(mean, low), np.subtract(high, mean)], fmt="o-", ms=5, capsize=3,
                     color=RETRAIN_COLORS[variant], label=RETRAIN_LABELS[variant])
     if dense_acc is not None:

@@ -19,7 +19,8 @@ from matplotlib.ticker import FuncFormatter
 from ..comparisons import paired_differences, paired_summary
 from ..initialization import effective_fans
 from ..models import LAYER_NAMES
-from .style import LAYER_TITLES, OTHERS_COLOR, STRATEGY_COLORS, STRATEGY_LABELS, TICKET_COLOR, density_ticks, percent_axis
+from .style import (LAYER_TITLES, OTHERS_COLOR, STRATEGY_COLORS, STRATEGY_LABELS, TICKET_COLOR, density_ticks,
+                    percent_axis)
 
 __all__ = ["plot_fan_histograms", "plot_scale_vs_density", "plot_strategy_comparison", "plot_paired_differences"]
 
@@ -106,7 +107,8 @@ def plot_scale_vs_density(rows: Sequence[Mapping], columns: Mapping[str, str] | 
     return fig
 
 
-def plot_strategy_comparison(summary: Sequence[Mapping], strategies: Sequence[str] = ("original", "reinit", "fan_corrected"),
+def plot_strategy_comparison(summary: Sequence[Mapping],
+                             strategies: Sequence[str] = ("original", "reinit", "fan_corrected"),
                              dense: Mapping | None = None) -> Figure:
     """Test accuracy at early stopping and early-stopping iteration vs. % weights remaining.
 

@@ -2,7 +2,7 @@
 
 Moving the slider calls :func:`lth_helpers.sweeps.prune_and_evaluate` (masks and accuracies
 from the trained weights, a few milliseconds) and redraws
-:func:`lth_helpers.plots.basics.plot_explorer`. The widget itself only wires these together.
+:func:`lth_helpers.plots.explorer.plot_explorer`. The widget itself only wires these together.
 
 For scripted checks (e.g. a browser test) the parts carry CSS classes: the slider
 ``lth-prune-rate`` (description "prune rate"), the method dropdown ``lth-prune-method``, the
@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from ..data import MNISTData
 from ..models import LAYER_NAMES, LeNet300100
-from ..plots.basics import Pruning, plot_explorer
+from ..plots.explorer import Pruning, plot_explorer
 from ..plots.style import METHOD_LABELS
 from ..pruning import check_rate
 from ..sweeps import METHODS, TrainedNet, check_method, default_densities, prune_and_evaluate, sweep

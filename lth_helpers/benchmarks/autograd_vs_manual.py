@@ -233,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--populations", default="1,4,8", help="population sizes K (default: %(default)s)")
     parser.add_argument("--threads", default="1,default",
                         help="comma-separated thread counts; 'default' is torch's own (default: %(default)s)")
-    parser.add_argument("--samples", type=int, default=9_600, help="network-samples per timed run (default: %(default)s)")
+    parser.add_argument("--samples", type=int, default=9_600,
+                        help="network-samples per timed run (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=15, help="timed rounds (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     parser.add_argument("--out", default=None, help="also write the JSON result to this file")

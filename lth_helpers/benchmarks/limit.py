@@ -18,7 +18,6 @@ from typing import Callable
 import torch
 
 from ..models import LAYER_SHAPES
-from .timing import best_seconds
 
 __all__ = [
     "LENET_WEIGHTS",
@@ -26,7 +25,6 @@ __all__ = [
     "DEFINITION",
     "matmul_run",
     "matmul_gflops_from_seconds",
-    "matmul_gflops",
     "limit_samples_per_s",
     "fraction_of_limit",
 ]
@@ -61,16 +59,6 @@ def matmul_run(size: int = 2048) -> Callable[[], object]:
 def matmul_gflops_from_seconds(size: int, seconds: float) -> float:
     """GFLOP/s of one ``size x size`` product that took ``seconds``."""
     return 2 * size ** 3 / seconds / 1e9
-
-
-def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
-    """Best dense float32 ``size x size`` matrix-multiply rate of this machine in GFLOP/s, on its own.
-
-    ``python -m lth_helpers bench`` does not call this: it times the same product between
-    its training runs instead (:mod:`.report`), so that limit and throughput see the same machine.
-    """
-    best, _ = best_seconds({"mm": matmul_run(size)}, repeats)
-    return matmul_gflops_from_seconds(size, best["mm"])
 
 
 def limit_samples_per_s(gflops: float) -> float:

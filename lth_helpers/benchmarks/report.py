@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from .limit import (DEFINITION, LENET_WEIGHTS, TRAIN_FLOPS_PER_SAMPLE, limit_samples_per_s,
+from .limit import (DEFINITION, LENET_WEIGHTS, TRAIN_FLOPS_PER_SAMPLE, fraction_of_limit, limit_samples_per_s,
                     matmul_gflops_from_seconds, matmul_run)
 from .throughput import DEFAULT_POPULATIONS, random_mnist_like, rates, training_runs, validate_populations
 from .timing import BATCH_SIZE, BenchPlan, best_seconds
@@ -86,7 +86,8 @@ def measure(full: bool = False, populations: Sequence[int] = DEFAULT_POPULATIONS
         runs[f"matmul before {name}"] = matmul
         runs[name] = run
     seconds, rounds = best_seconds(runs, plan.repeats, deadline=started + plan.budget_s)
-    gflops = matmul_gflops_from_seconds(plan.matmul_size, min(t for n, t in seconds.items() if n.startswith("matmul")))
+    matmul_seconds = min(t for name, t in seconds.items() if name.startswith("matmul"))
+    gflops = matmul_gflops_from_seconds(plan.matmul_size, matmul_seconds)
     limit = limit_samples_per_s(gflops)
     single, rates_by_k = rates(seconds, ks, plan)
     rows = [{
@@ -95,7 +96,7 @@ def measure(full: bool = False, populations: Sequence[int] = DEFAULT_POPULATIONS
         "samples_per_s_per_net": rates_by_k[k],
         "samples_per_s_each_member": rates_by_k[k] / k,
         "steps_per_s": rates_by_k[k] / (k * BATCH_SIZE),
-        "fraction_of_limit": rates_by_k[k] / limit,
+        "fraction_of_limit": fraction_of_limit(rates_by_k[k], gflops),
     } for k in ks]
     # max() keeps the first of equal rates, i.e. the smaller K.
     best = max(rows, key=lambda row: row["samples_per_s_per_net"])
@@ -110,7 +111,7 @@ def measure(full: bool = False, populations: Sequence[int] = DEFAULT_POPULATIONS
         "matmul_gflops": gflops,
         "limit_samples_per_s": limit,
         "samples_per_s_per_net_single": single,
-        "fraction_of_limit_single": single / limit,
+        "fraction_of_limit_single": fraction_of_limit(single, gflops),
         "samples_per_s_per_net_population": best["samples_per_s_per_net"],
         "best_k": best["k"],
         "fraction_of_limit": best["fraction_of_limit"],

@@ -9,7 +9,6 @@ repeat of the same run, and it pairs the runs of one round for a comparison of r
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping

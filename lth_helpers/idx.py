@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_idx", "write_idx"]
+__all__ = ["read_idx", "parse_idx", "write_idx"]
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -27,6 +27,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             raw = handle.read()
     except (OSError, EOFError) as error:
         raise ValueError(f"cannot read IDX file {path}: {error}") from error
+    return parse_idx(raw, str(path))
+
+
+def parse_idx(raw: bytes, path: str = "IDX data") -> np.ndarray:
+    """The array held by the (uncompressed) IDX bytes ``raw``; ``path`` names them in errors."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4]!r})")
     dtype = np.dtype(_IDX_DTYPES[raw[2]])

@@ -50,8 +50,9 @@ __all__ = [
 
 # Bump when a change to the code changes results or the store's format, so that old stores
 # are not reused. 2: entries carry their identity and a checksum of their numbers; tickets are
-# trained in a population of their own; the data key hashes the images.
-RESULTS_VERSION = 2
+# trained in a population of their own; the data key hashes the images. 3: records carry which
+# test digits each network gets right (for paired intervals); offline data is 15,000 digits.
+RESULTS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def run_imp(config: IMPConfig, data: MNISTData | None = None, results_dir: str |
                     # Train the controls on the same mask and the same minibatches.
                     if round_ > 0 and controls:
                         _collect(result, stages.run(seed, [(round_, s) for s in controls], {round_: masks},
-                                                    theta0, parent, batches))
+                                                    theta0, parent, batches, keep_final=True))
                     # Prune p% of each layer's remaining weights by magnitude; reset happens next round.
                     final = stages.store.tensors(seed, round_, "original")["final"]
                     masks = layerwise_magnitude_masks(final, config.rates, masks)

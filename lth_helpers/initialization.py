@@ -78,6 +78,32 @@ def fan_corrected_weights(masks: Mapping[str, torch.Tensor],
     return out
 
 
+def ticket_scale_weights(masks: Mapping[str, torch.Tensor], theta0: Mapping[str, torch.Tensor],
+                         generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Fresh Gaussian weights whose per-layer std is that of the ticket's own surviving theta_0
+    values (the magnitude-selected survivors are wider than a Glorot draw), zero where pruned."""
+    out = {}
+    for name, shape in LAYER_SHAPES.items():
+        kept = theta0[name][masks[name].bool()]
+        std = float(kept.std()) if kept.numel() > 1 else float(kept.abs().sum())
+        out[name] = torch.randn(*shape, generator=generator) * std * masks[name].to(theta0[name].dtype)
+    return out
+
+
+def shuffled_values(masks: Mapping[str, torch.Tensor], theta0: Mapping[str, torch.Tensor],
+                    new_masks: Mapping[str, torch.Tensor], generator: torch.Generator | None = None
+                    ) -> dict[str, torch.Tensor]:
+    """The ticket's surviving theta_0 values of each layer, shuffled onto ``new_masks`` (which keep
+    as many weights per layer): the ticket's values without its structure."""
+    out = {}
+    for name in LAYER_SHAPES:
+        values = theta0[name][masks[name].bool()]
+        placed = torch.zeros_like(theta0[name])
+        placed[new_masks[name].bool()] = values[torch.randperm(values.numel(), generator=generator)]
+        out[name] = placed
+    return out
+
+
 def dense_glorot_std(layer: str) -> float:
     """The std of the paper's (dense) Glorot initialization for ``layer``."""
     fan_out, fan_in = LAYER_SHAPES[layer]

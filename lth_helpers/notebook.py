@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .data import MNISTData, load_mnist
 from .imp import STRATEGIES, IMPConfig, make_config
 from .sizes import Size, resolve_size
 
-__all__ = ["Setup", "setup", "shared_experiment", "on_colab"]
+__all__ = ["Setup", "setup", "shared_experiment", "on_colab", "peak_memory_mb"]
 
 
 def on_colab() -> bool:
@@ -30,16 +31,36 @@ class Setup:
     size: Size
     data: MNISTData
     results_dir: Path
+    started: float = field(default_factory=time.perf_counter)
+
+    def report(self) -> str:
+        """Wall time since set-up and the kernel's peak memory, printed (and returned) at a notebook's end."""
+        minutes = (time.perf_counter() - self.started) / 60
+        line = f"wall time {minutes:.1f} min at size '{self.size.name}'; peak memory {peak_memory_mb():,.0f} MB"
+        print(line)
+        return line
 
 
-def setup(size: str = "standard", data_dir: str | os.PathLike = "data",
+def peak_memory_mb() -> float:
+    """The most memory this process has held so far, in MB (``ru_maxrss``: kB on Linux, bytes on macOS)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 ** 2 if sys.platform == "darwin" else 1024)
+
+
+def setup(size: str = "standard", data: str = "offline", data_dir: str | os.PathLike = "data",
           results_dir: str | os.PathLike = "results/runs") -> Setup:
-    """Resolve the size (``LTH_QUICK=1`` forces ``quick``), load MNIST, print one line for each."""
+    """Resolve the size (``LTH_QUICK=1`` forces ``quick``), load the data, print one line for each.
+
+    ``data`` is ``"offline"`` (15,000 genuine digits shipped with the package) or ``"mnist"``
+    (full MNIST, downloaded into ``data_dir``); see :func:`lth_helpers.data.load_mnist`.
+    """
     chosen = resolve_size(size)
-    data = load_mnist(data_dir, verbose=False)  # described once, below
+    dataset = load_mnist(data, data_dir)
     print(f"Running at {chosen.describe()}.")
-    print(f"Data: {data.describe()}.")
-    return Setup(chosen, data, Path(results_dir))
+    print(f"Data: {dataset.describe()}.")
+    return Setup(chosen, dataset, Path(results_dir))
 
 
 def shared_experiment(size: Size | str, seeds: int | None = None) -> IMPConfig:

@@ -110,21 +110,28 @@ class LeNetPopulation:
         return self._layer(h2, 2)
 
     @torch.no_grad()
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor, chunk: int = 2_500) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean cross-entropy loss and accuracy of every member: two float64 tensors of shape (K,).
+    def evaluate_examples(self, x: torch.Tensor, y: torch.Tensor, chunk: int = 2_500
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every member's mean cross-entropy loss (float64, shape (K,)) and which of the ``n``
+        examples it classifies correctly (bool, shape (K, n)).
 
         Runs in chunks of ``chunk`` examples so that memory stays small (Binder has 2 GB).
         """
         loss = torch.zeros(self.size, device=self.device, dtype=torch.float64)
-        correct = torch.zeros(self.size, device=self.device, dtype=torch.long)
+        correct = torch.empty(self.size, len(y), device=self.device, dtype=torch.bool)
         for start in range(0, len(y), chunk):
             logits = self.logits(x[start:start + chunk].to(self.dtype))
             target = y[start:start + chunk]
             log_probs = torch.log_softmax(logits, dim=2)
             index = target.view(1, -1, 1).expand(self.size, -1, 1)
             loss -= log_probs.gather(2, index).squeeze(2).sum(1).double()
-            correct += (logits.argmax(2) == target).sum(1)
-        return loss / len(y), correct.double() / len(y)
+            correct[:, start:start + chunk] = logits.argmax(2) == target
+        return loss / len(y), correct
+
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor, chunk: int = 2_500) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean cross-entropy loss and accuracy of every member: two float64 tensors of shape (K,)."""
+        loss, correct = self.evaluate_examples(x, y, chunk)
+        return loss, correct.double().mean(1)
 
     # -- training ----------------------------------------------------------------------
 
@@ -211,7 +218,7 @@ class _Lockstep:
         kept = self.kept if self.kept is not None else self.params
         population.weights, population.biases = list(kept[0::2]), list(kept[1::2])
         try:
-            return population.evaluate(x, y)
+            return population.evaluate_examples(x, y)
         finally:
             population.weights, population.biases = saved
 

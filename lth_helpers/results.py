@@ -118,9 +118,9 @@ class IMPResult:
         """The dense initialization theta_0 of this seed."""
         return self.store.tensors(seed, 0, "original")["init"]
 
-    def final_weights(self, seed: int, round_: int) -> dict[str, torch.Tensor]:
-        """Trained weights of the ticket at ``round_`` (round 0: the dense network)."""
-        return self.store.tensors(seed, round_, "original")["final"]
+    def final_weights(self, seed: int, round_: int, strategy: str = "original") -> dict[str, torch.Tensor]:
+        """Trained weights of one network at ``round_`` (round 0: the dense network), pruned ones zero."""
+        return self.store.tensors(seed, round_, "original" if round_ == 0 else strategy)["final"]
 
     def initial_weights(self, seed: int, round_: int, strategy: str = "original") -> dict[str, torch.Tensor]:
         """The weights a network started from, pruned ones zero (regenerated exactly for the controls)."""

@@ -10,27 +10,112 @@ Prune a trained network once, then train what is left:
   winning ticket, which does not (notebook 2 finds tickets properly, by iterating).
 
 All networks of one kind train in lockstep as one population, on the same minibatches.
+
+The dense network they all come from is :func:`train_dense`: exactly the dense network of
+notebooks 2-5 for the same seed (IMP's round 0: theta_0 from
+:func:`~lth_helpers.strategies.theta0_for`, the same minibatches, trainer and schedule).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import torch
 
 from .data import MNISTData
-from .history import History
-from .models import glorot_weights
+from .history import History, pack_bits
+from .imp import IMPConfig, resolve_device, run_imp
+from .models import LAYER_NAMES, LeNet300100, glorot_weights
 from .population import LeNetPopulation, train_population
-from .strategies import start_state
+from .pruning import full_masks
+from .sizes import Size, get_size
+from .stages import train_members
+from .strategies import derive_seed, start_state, theta0_for
 from .sweeps import TrainedNet, check_method, prune_net
 from .training import TrainConfig
 
-__all__ = ["RETRAIN_VARIANTS", "RetrainResult", "retraining_experiment"]
+__all__ = ["RETRAIN_VARIANTS", "DenseRun", "train_dense", "RetrainResult", "retraining_experiment"]
 
 #: The three ways of training a pruned architecture that notebook 1 compares.
 RETRAIN_VARIANTS: tuple[str, ...] = ("fine_tune", "reinit", "ticket")
+
+
+# ------------------------------------------------------------------------ the dense network
+
+
+@dataclass
+class DenseRun:
+    """A trained dense LeNet-300-100 and where it came from.
+
+    Attributes:
+        seed: the IMP seed it belongs to (its theta_0 and minibatch order).
+        theta0: the initial weights, :func:`~lth_helpers.strategies.theta0_for` ``(seed)``.
+        history: its learning curves.
+        state: its trained ``state_dict`` (weights, biases and the all-ones masks), on the CPU.
+        config: the schedule it was trained with.
+        reused: True when it was read from a results store instead of trained.
+    """
+
+    seed: int
+    theta0: dict[str, torch.Tensor]
+    history: History
+    state: dict[str, torch.Tensor]
+    config: TrainConfig
+    reused: bool = False
+
+    def model(self) -> LeNet300100:
+        """A fresh :class:`~lth_helpers.models.LeNet300100` holding the trained weights."""
+        model = LeNet300100()
+        model.load_state_dict(self.state)
+        return model
+
+    @cached_property
+    def net(self) -> TrainedNet:
+        """The trained weights and biases, sorted once, ready to be pruned (:class:`~lth_helpers.sweeps.TrainedNet`)."""
+        return TrainedNet({n: self.state[f"{n}.weight"].float() for n in LAYER_NAMES},
+                          {n: self.state[f"{n}.bias"].float() for n in LAYER_NAMES})
+
+
+def _dense_config(seed: int, size: Size | str) -> IMPConfig:
+    """IMP's configuration for one seed's dense network (round 0 only) at ``size``'s schedule."""
+    size = get_size(size) if isinstance(size, str) else size
+    return IMPConfig(size=size.name, strategies=("original",), seeds=(int(seed),), iterations=size.iterations,
+                     eval_every=size.eval_every, rounds=0, test_every=size.test_every)
+
+
+def train_dense(seed: int, data: MNISTData, size: Size | str, results_dir: str | Path | None = None,
+                device: str | torch.device | None = None, progress: bool = True) -> DenseRun:
+    """The dense network of IMP's seed ``seed`` (round 0 of :func:`~lth_helpers.imp.run_imp`).
+
+    The same theta_0 (``theta0_for(seed)``), the same minibatches (``derive_seed("batches", seed, 0)``),
+    the same trainer (a population of one) and the same schedule as notebooks 2-5 use, so the
+    numbers are bit for bit those of their seed-``seed`` dense network on the same device.
+
+    With ``results_dir`` it goes through IMP's results store: a dense network already trained
+    there (by notebook 2, say) is read instead of trained again, and a new one is saved for them.
+    Without it, it trains here and stores nothing.
+    """
+    config = _dense_config(seed, size)
+    theta0 = theta0_for(config.seeds[0])
+    if results_dir is not None:
+        result = run_imp(config, data, results_dir, progress=progress, device=device, verbose=False)
+        tensors = result.store.tensors(config.seeds[0], 0, "original")
+        state = {}
+        for name in LAYER_NAMES:
+            state[f"{name}.weight"] = tensors["final"][name].float()
+            state[f"{name}.bias"] = tensors["final_bias"][name].float()
+            state[f"{name}.mask"] = torch.ones_like(state[f"{name}.weight"])
+        return DenseRun(config.seeds[0], theta0, result.histories[("original", config.seeds[0], 0)], state,
+                        config.train_config, reused=result.reused > 0)
+    device = resolve_device(device)
+    # Exactly what IMP's stage for round 0 does (lth_helpers.stages.Stages.run).
+    histories, finals = train_members([start_state(theta0, full_masks(theta0))], data.to(device),
+                                      config.train_config, derive_seed("batches", config.seeds[0], 0), device,
+                                      progress, f"dense network (seed {config.seeds[0]})")
+    return DenseRun(config.seeds[0], theta0, histories[0], finals[0], config.train_config)
 
 
 @dataclass
@@ -39,7 +124,10 @@ class RetrainResult:
 
     ``records`` has one dict per trained network: ``variant``, ``density`` (0-1), ``draw``
     (which random reinitialization; 0 otherwise), ``start_test_acc`` (before any training),
-    ``iterations``, ``early_stop_iteration``, ``test_acc_at_early_stop``, ``final_test_acc``.
+    ``iterations``, ``early_stop_iteration``, ``test_acc_at_early_stop``, ``final_test_acc``,
+    ``late_minimum`` (the validation minimum fell in the last 10% of training: perhaps cut short),
+    and which test digits the network gets right before training (``start_test_correct``) and at
+    early stopping (``test_correct``), packed by :func:`~lth_helpers.history.pack_bits`.
     ``histories`` holds the learning curves under the key ``(variant, density, draw)``.
     """
 
@@ -121,13 +209,17 @@ def retraining_experiment(net: TrainedNet, theta0: Mapping[str, torch.Tensor], d
     for members, its, desc in ((fine_members, finetune_iterations, "fine-tuning"),
                                (scratch_members, iterations, "training from scratch")):
         population = LeNetPopulation([m[3] for m in members])
-        _, start_acc = population.evaluate(data.test_x, data.test_y)
+        _, start_correct = population.evaluate_examples(data.test_x, data.test_y)
         config = TrainConfig(iterations=int(its), eval_every=min(int(eval_every), int(its)))
         histories = train_population(population, data, config, seed=seed, progress=progress, desc=desc)
-        for (variant, d, draw, _), acc0, history in zip(members, start_acc.tolist(), histories):
+        for (variant, d, draw, _), correct0, history in zip(members, start_correct.cpu(), histories):
             result.histories[(variant, d, draw)] = history
+            summary = history.summary()
             result.records.append({
-                "variant": variant, "density": d, "draw": draw, "start_test_acc": acc0,
-                "iterations": int(its), **history.summary(),
+                "variant": variant, "density": d, "draw": draw,
+                "start_test_acc": float(correct0.double().mean()), "start_test_correct": pack_bits(correct0.numpy()),
+                "iterations": int(its), **summary,
+                "late_minimum": summary["early_stop_iteration"] > 0.9 * int(its),
+                "test_correct": history.test_correct_at_early_stop,
             })
     return result

@@ -46,6 +46,9 @@ def make_record(strategy: str, seed: int, round_: int, masks: Mapping[str, torch
         **summary,
         # The validation minimum in the last 10% of training: the network may not have converged.
         "late_minimum": summary["early_stop_iteration"] > 0.9 * config.iterations,
+        # Which test digits the network gets right at early stopping (lth_helpers.history.pack_bits):
+        # what the paired intervals resample.
+        "test_correct": history.test_correct_at_early_stop,
         "iterations": config.iterations, "size": size,
         "data_source": data.source, "data": data.describe(),
     }

@@ -7,8 +7,13 @@ weights (and, for ``random_mask``, the mask):
 * ``reinit``: the same mask, a fresh Gaussian Glorot initialization (paper, Figure 4).
 * ``fan_corrected``: the same mask, fresh weights with the std Glorot prescribes for the
   sub-network's own per-unit fans (see :mod:`lth_helpers.initialization`).
+* ``ticket_scale``: the same mask, fresh Gaussian weights with the per-layer std of the ticket's
+  own surviving theta_0 values (magnitude pruning keeps the larger ones, so this is wider than
+  Glorot): the ticket's *scale* without its values.
 * ``random_mask``: the paper's "random sparse network": a random mask with the same per-layer
   density, on theta_0. It loses the ticket's positions *and* its magnitude-selected values.
+* ``shuffled``: the ticket's own surviving theta_0 values, shuffled within each layer onto a
+  random mask of the same per-layer density: the ticket's values without its structure.
 
 Every random draw is derived from ``(strategy, seed, round)`` alone, so a control's start can
 be regenerated exactly for analysis without having been stored.
@@ -21,7 +26,7 @@ from typing import Mapping
 
 import torch
 
-from .initialization import fan_corrected_weights, reinit_weights
+from .initialization import fan_corrected_weights, reinit_weights, shuffled_values, ticket_scale_weights
 from .models import LAYER_SHAPES, glorot_weights
 from .pruning import random_masks_like
 
@@ -34,9 +39,10 @@ __all__ = [
     "theta0_for",
     "member_start",
     "start_state",
+    "start_statistics",
 ]
 
-STRATEGIES: tuple[str, ...] = ("original", "reinit", "fan_corrected", "random_mask")
+STRATEGIES: tuple[str, ...] = ("original", "reinit", "fan_corrected", "ticket_scale", "random_mask", "shuffled")
 #: The strategies trained beside the ticket on its mask (everything but ``original``).
 CONTROLS: tuple[str, ...] = STRATEGIES[1:]
 #: Records of one-shot pruning (dense network pruned once, reset to theta_0) carry this strategy.
@@ -70,8 +76,15 @@ def member_start(strategy: str, seed: int, round_: int, ticket_masks: Mapping[st
         return reinit_weights(ticket_masks, seeded_generator("reinit", seed, round_)), dict(ticket_masks)
     if strategy == "fan_corrected":
         return fan_corrected_weights(ticket_masks, seeded_generator("fan_corrected", seed, round_)), dict(ticket_masks)
+    if strategy == "ticket_scale":
+        generator = seeded_generator("ticket_scale", seed, round_)
+        return ticket_scale_weights(ticket_masks, theta0, generator), dict(ticket_masks)
     if strategy == "random_mask":
         return theta0, random_masks_like(ticket_masks, seeded_generator("random_mask", seed, round_))
+    if strategy == "shuffled":
+        generator = seeded_generator("shuffled", seed, round_)
+        new_masks = random_masks_like(ticket_masks, generator)
+        return shuffled_values(ticket_masks, theta0, new_masks, generator), new_masks
     raise ValueError(f"unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
 
 
@@ -85,3 +98,23 @@ def start_state(weights: Mapping[str, torch.Tensor], masks: Mapping[str, torch.T
         state[f"{name}.bias"] = torch.zeros(out_features)
         state[f"{name}.mask"] = mask
     return state
+
+
+def start_statistics(theta0: Weights, ticket_masks: Mapping[str, torch.Tensor],
+                     starts: Mapping[str, tuple[Weights, Mapping[str, torch.Tensor]]]) -> list[dict]:
+    """How each strategy's network starts, per layer: rows ``strategy, layer, kept``,
+    ``shared_with_ticket`` (fraction of its kept weights the ticket also keeps), ``std_at_start`` and
+    ``corr_with_theta0`` (of its starting values with theta_0 at the same positions).
+
+    ``starts`` maps a strategy to its ``(weights, masks)``, as :func:`member_start` returns them.
+    """
+    rows = []
+    for strategy, (weights, masks) in starts.items():
+        for name in LAYER_SHAPES:
+            kept = masks[name].bool()
+            values, original = weights[name][kept].double(), theta0[name][kept].double()
+            corr = torch.corrcoef(torch.stack([values, original]))[0, 1] if values.numel() > 1 else torch.tensor(float("nan"))
+            rows.append({"strategy": strategy, "layer": name, "kept": int(kept.sum()),
+                         "shared_with_ticket": float((kept & ticket_masks[name].bool()).sum() / kept.sum()),
+                         "std_at_start": float(values.std()), "corr_with_theta0": float(corr)})
+    return rows

@@ -17,7 +17,7 @@ from typing import Iterable, Mapping, Sequence
 
 from .comparisons import RoundView
 from .plots.style import METHOD_LABELS, RETRAIN_NAMES, STRATEGY_NAMES
-from .results import Source, summarize_records
+from .results import Source, records_of, summarize_records
 from .retraining import RETRAIN_VARIANTS, RetrainResult
 
 __all__ = ["summary_table", "round_text", "sweep_table", "RETRAIN_METRICS", "retrain_table", "average_rows",
@@ -27,26 +27,36 @@ __all__ = ["summary_table", "round_text", "sweep_table", "RETRAIN_METRICS", "ret
 def summary_table(source: Source, strategies: Sequence[str] = ("original",), rounds: Sequence[int] | None = None,
                   include_dense: bool = True) -> str:
     """Per strategy and round: % of weights left, early-stopping iteration and test accuracy there
-    (mean, min-max over seeds), final test accuracy, and the number of seeds.
+    (mean, min-max over seeds), final test accuracy, the number of seeds, and how many of them
+    reached their validation minimum in the last 10% of training ("cut short", flagged with ``!``).
 
     ``rounds`` picks rows (default: all); ``include_dense`` lists the dense network as round 0 of
     every strategy, as the figures draw it.
     """
     columns = ("early_stop_iteration", "test_acc_at_early_stop", "final_test_acc")
     series = {m: summarize_records(source, m, strategies, include_dense) for m in columns}
+    late: dict[tuple[str, int], int] = {}
+    for r in records_of(source):
+        late[(r["strategy"], r["round"])] = late.get((r["strategy"], r["round"]), 0) + bool(r.get("late_minimum"))
     header = (f"{'strategy':<14}{'round':>6}{'weights left':>14}  {'early stop (min-max)':<22}"
-              f"{'test acc @ES (min-max)':<26}{'final test acc':>14}{'seeds':>7}")
+              f"{'test acc @ES (min-max)':<26}{'final test acc':>14}{'seeds':>7}{'cut short':>11}")
     lines = [header, "-" * len(header)]
+    flagged = 0
     for strategy in strategies:
         es, acc, final = (series[m][strategy] for m in columns)
         for i, round_ in enumerate(es.rounds):
             if rounds is not None and round_ not in rounds:
                 continue
+            cut = late.get((strategy if round_ else "original", round_), 0)
+            flagged += cut
             lines.append(
                 f"{strategy:<14}{round_:>6}{es.percent[i]:>13.1f}%  "
                 f"{f'{es.mean[i]:,.0f} ({es.low[i]:,.0f}-{es.high[i]:,.0f})':<22}"
                 f"{f'{100 * acc.mean[i]:.2f}% ({100 * acc.low[i]:.1f}-{100 * acc.high[i]:.1f})':<26}"
-                f"{100 * final.mean[i]:>13.2f}%{es.n[i]:>7}")
+                f"{100 * final.mean[i]:>13.2f}%{es.n[i]:>7}{f'{cut} !' if cut else '0':>11}")
+    if flagged:
+        lines.append(f"! {flagged} network(s) reached their validation minimum in the last 10% of training: "
+                     "their early stop and accuracy may be cut short (train longer to be sure).")
     return "\n".join(lines)
 
 

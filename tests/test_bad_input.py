@@ -148,6 +148,7 @@ CLI_CASES = [
     pytest.param(["--iterations", "0"], ["iterations", "got 0"], None, id="iterations-0"),
     pytest.param(["--eval-every", "0"], ["eval_every", "got 0"], None, id="eval-every-0"),
     pytest.param(["--rounds", "-1"], ["rounds", "got -1"], None, id="rounds-negative"),
+    pytest.param(["--data", "bogus"], ["--data", "'bogus'", "'offline'", "'mnist'"], None, id="data-bogus"),
 ]
 
 
@@ -164,7 +165,8 @@ def test_bad_command_line_exits_2_with_one_line_and_writes_nothing(tmp_path, cap
         if out_kind == "read-only":
             _make_read_only(out, patch)
         try:
-            code, stdout, stderr = _cli(["imp", *TINY, "--data-dir", str(data), "--out", str(out), *args], capsys)
+            code, stdout, stderr = _cli(["imp", *TINY, "--data", "mnist", "--data-dir", str(data), "--out", str(out),
+                                        *args], capsys)
         finally:
             if out.is_dir():
                 out.chmod(0o700)
@@ -186,7 +188,7 @@ def test_read_only_out_holding_a_complete_store_is_refused_before_any_work(tmp_p
     """Issue item 4: with a complete store, a read-only --out used to fail only at the final write."""
     data, out = tmp_path / "data", tmp_path / "out"
     write_fake_mnist(data)
-    argv = ["imp", *TINY, "--strategies", "original", "--data-dir", str(data), "--out", str(out)]
+    argv = ["imp", *TINY, "--strategies", "original", "--data", "mnist", "--data-dir", str(data), "--out", str(out)]
     assert _cli(argv, capsys)[0] == 0
     files = {name: (out / name).read_bytes() for name in _files_under(out) if (out / name).is_file()}
     with pytest.MonkeyPatch.context() as patch:
@@ -214,7 +216,7 @@ def test_labels_outside_0_9_exit_2_before_training(tmp_path, capsys, no_download
     """Issue item 4: IDX labels outside 0-9 were an IndexError deep in the training loop."""
     data = _bad_label_data(tmp_path / "data", file)
     out = tmp_path / "out"
-    code, stdout, stderr = _cli(["imp", *TINY, "--data-dir", str(data), "--out", str(out)], capsys)
+    code, stdout, stderr = _cli(["imp", *TINY, "--data", "mnist", "--data-dir", str(data), "--out", str(out)], capsys)
     assert code == 2
     line = _error_line(stderr)
     assert "72" in line and "0-9" in line
@@ -320,11 +322,13 @@ API_CASES = [
     pytest.param(lambda _: _data(test_y=torch.tensor([5, -1])), ValueError, r"-1", id="MNISTData-label-minus-1"),
     pytest.param(lambda _: _data(val_x=_nan_images()), ValueError, r"NaN", id="MNISTData-nan-images"),
     pytest.param(lambda _: _data(test_x=_inf_images()), ValueError, r"infinite", id="MNISTData-inf-images"),
-    pytest.param(lambda tmp: load_mnist(_bad_label_data(tmp / "idx"), download=False, fallback=False,
-                                        verbose=False), ValueError, r"label 72.*0-9", id="load_mnist-idx-label-72"),
-    pytest.param(lambda tmp: load_mnist(_bad_label_data(tmp / "idx", "t10k-labels-idx1-ubyte", 10), download=False,
-                                        fallback=False, verbose=False), ValueError, r"label 10.*0-9",
+    pytest.param(lambda tmp: load_mnist("mnist", _bad_label_data(tmp / "idx"), download=False),
+                 ValueError, r"label 72.*0-9", id="load_mnist-idx-label-72"),
+    pytest.param(lambda tmp: load_mnist("mnist", _bad_label_data(tmp / "idx", "t10k-labels-idx1-ubyte", 10),
+                                        download=False), ValueError, r"label 10.*0-9",
                  id="load_mnist-idx-test-label-10"),
+    pytest.param(lambda tmp: load_mnist("full", tmp), ValueError, r"unknown data 'full'.*'offline', 'mnist'",
+                 id="load_mnist-data-full"),
 ]
 
 

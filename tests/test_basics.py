@@ -17,9 +17,9 @@ from torch import nn  # noqa: E402
 from torch.nn.utils import prune as torch_prune  # noqa: E402
 
 from lth_helpers import sweeps  # noqa: E402
-from lth_helpers.claims import pruning_basics_table  # noqa: E402
+from lth_helpers.claims_basics import compare_retrained, pruning_basics_table  # noqa: E402
 from lth_helpers.data import MNISTData  # noqa: E402
-from lth_helpers.history import History  # noqa: E402
+from lth_helpers.history import History, unpack_bits  # noqa: E402
 from lth_helpers.models import LAYER_NAMES, LeNet300100  # noqa: E402
 from lth_helpers.pixels import pixel_survival, pixel_survival_stats  # noqa: E402
 from lth_helpers.plots import basics as pb  # noqa: E402
@@ -27,9 +27,9 @@ from lth_helpers.plots.explorer import plot_explorer  # noqa: E402
 from lth_helpers.plots import retraining as pr  # noqa: E402
 from lth_helpers.pruning import (expected_density, global_magnitude_masks, layerwise_magnitude_masks,  # noqa: E402
                                  one_shot_rates)
-from lth_helpers.retraining import retraining_experiment  # noqa: E402
+from lth_helpers.retraining import DenseRun, retraining_experiment  # noqa: E402
 from lth_helpers.tables import sweep_table  # noqa: E402
-from lth_helpers.training import evaluate  # noqa: E402
+from lth_helpers.training import TrainConfig, evaluate  # noqa: E402
 
 
 def _synthetic_data(n_train: int = 240, n_val: int = 60, n_test: int = 80, seed: int = 0) -> MNISTData:
@@ -253,6 +253,11 @@ def test_retraining_experiment(net: sweeps.TrainedNet, data: MNISTData) -> None:
         pruned = sweeps.prune_and_evaluate(net, data, 1 - d)
         assert fine["start_test_acc"] == pytest.approx(pruned.test_acc, abs=_within_examples(len(data.test_y)))
         assert result.histories[("ticket", d, 0)].iterations == [2, 4, 6]
+        # Every network says which test digits it gets right, before training and at early stopping.
+        for r in result.select(density=d):
+            assert r["test_correct"] == result.histories[(r["variant"], d, r["draw"])].test_correct_at_early_stop
+            assert unpack_bits(r["start_test_correct"]).mean() == pytest.approx(r["start_test_acc"])
+            assert r["late_minimum"] == (r["early_stop_iteration"] > 0.9 * r["iterations"])
     table = result.table()
     assert "fine-tuned" in table and "10.0" in table
     assert "%" not in result.table("early_stop_iteration").splitlines()[2].split("|", 2)[2]
@@ -263,19 +268,23 @@ def test_retraining_experiment(net: sweeps.TrainedNet, data: MNISTData) -> None:
         retraining_experiment(net, theta0, data, densities, 5, 5, reinit_draws=0, progress=False)
 
 
-def test_pruning_basics_table_uses_this_run(net: sweeps.TrainedNet, data: MNISTData) -> None:
+def test_pruning_basics_table_uses_this_run(model: LeNet300100, data: MNISTData) -> None:
     history = History()
     history.append(50, 0.5, (0.3, 0.9), (0.3, 0.912))
     history.append(100, 0.4, (0.4, 0.9), (0.4, 0.91))
-    records = sweeps.sweep(net, data, [1.0, 0.07], methods=("layerwise", "global"))
-    result = retraining_experiment(net, LeNet300100(seed=2).weights(), data, [0.2], iterations=2,
+    history.set_test_at_early_stop(0.3, [True] * 73 + [False] * 7)       # 73 of the 80 test digits
+    dense = DenseRun(seed=0, theta0=LeNet300100(seed=2).weights(), history=history,
+                     state={k: v.detach().clone() for k, v in model.state_dict().items()},
+                     config=TrainConfig(iterations=100, eval_every=50))
+    result = retraining_experiment(dense.net, dense.theta0, data, [0.2], iterations=2,
                                    finetune_iterations=2, eval_every=1, progress=False)
-    table = pruning_basics_table(history, records, result, data)
+    table = pruning_basics_table(dense, result, data)
     lines = table.splitlines()
-    assert lines[0].startswith("| |") and len(lines) == 2 + 5
+    assert lines[0] == "| paper | this run | verdict |" and len(lines) == 2 + 8   # 20% is in both Fig. 4c ranges
     assert all(line.count("|") == 4 for line in lines)
-    assert "91.2% (iteration 50 of 100; 240 training digits)" in table
-    assert f"{100 * result.mean('reinit', 0.2):.1f}%" in table
+    assert "91.2% [" in table and "iteration 50 of 100; 240 training digits" in table
+    fresh = compare_retrained(result, "reinit", "fine_tune", 0.2)
+    assert f"fresh init minus fine-tuned: 20.0%: {fresh.text()}" in table
 
 
 def test_retraining_members_start_from_the_pruned_networks(net: sweeps.TrainedNet, data: MNISTData,

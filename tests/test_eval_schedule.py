@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from lth_helpers.history import unpack_bits
 from lth_helpers.imp import make_config, run_imp
 from lth_helpers.models import LeNet300100
 from lth_helpers.population import LeNetPopulation, train_population
@@ -28,6 +29,7 @@ def test_sparse_test_schedule_gives_the_same_headline_numbers(small_data):
         assert thin.val_loss == full.val_loss
         assert thin.early_stop_iteration == full.early_stop_iteration
         assert thin.test_acc_at_early_stop == full.test_acc_at_early_stop
+        assert thin.test_correct_at_early_stop == full.test_correct_at_early_stop != ""
         assert thin.final_test_acc == full.final_test_acc
         iterations, values = thin.evaluated("test_acc")
         expected = {i for i in thin.iterations if i % 100 == 0} | {thin.iterations[-1], thin.early_stop_iteration}
@@ -44,6 +46,7 @@ def test_single_loop_sparse_schedule_matches_its_full_schedule(small_data):
     full, thin = histories
     assert thin.early_stop_iteration == full.early_stop_iteration
     assert thin.test_acc_at_early_stop == full.test_acc_at_early_stop
+    assert thin.test_correct_at_early_stop == full.test_correct_at_early_stop != ""
     assert sum(math.isnan(v) for v in thin.test_acc) > 0
 
 
@@ -56,6 +59,8 @@ def test_paper_size_uses_the_cheap_schedule_and_runs(tmp_path, small_data):
     for record in result.records:
         assert 0.0 < record["test_acc_at_early_stop"] <= 1.0
         assert not math.isnan(record["final_test_acc"])
+        correct = unpack_bits(record["test_correct"])
+        assert len(correct) == small_data.sizes["test"] and correct.mean() == record["test_acc_at_early_stop"]
 
 
 @pytest.mark.parametrize("bad", [{"test_every": 0}, {"test_every": -5}])

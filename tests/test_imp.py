@@ -50,7 +50,7 @@ def _assert_same_results(a: IMPResult, b: IMPResult) -> None:
 
 def test_records_and_histories(imp_run, small_data):
     result, _ = imp_run
-    assert result.computed == 1 + 4 + 4 and result.reused == 0
+    assert result.computed == 1 + 2 * len(STRATEGIES) and result.reused == 0
     assert [(r["strategy"], r["round"]) for r in result.records] == [("original", 0)] + [
         (s, k) for k in (1, 2) for s in STRATEGIES]
     for record in result.records:
@@ -68,6 +68,27 @@ def test_records_and_histories(imp_run, small_data):
     assert result.select(strategy="original", round_=0)[0]["final_test_acc"] > 0.5
     with pytest.raises(KeyError, match="no run for strategy='reinit', seed=5"):
         result.history("reinit", 5, 1)
+
+
+def test_records_say_which_test_digits_each_network_gets_right(imp_run, small_data, tmp_path):
+    """Every record carries its network's right/wrong test digits at early stopping (for paired
+    intervals); they agree with its accuracy exactly and survive the store and results.json."""
+    from lth_helpers.history import unpack_bits
+
+    result, _ = imp_run
+    for record in result.records:
+        correct = unpack_bits(record["test_correct"])
+        assert len(correct) == small_data.sizes["test"]
+        assert correct.mean() == record["test_acc_at_early_stop"]
+        history = result.history(record["strategy"], 0, record["round"])
+        assert record["test_correct"] == history.test_correct_at_early_stop
+    # Networks that differ get different digits right, not just different counts.
+    assert len({r["test_correct"] for r in result.records}) > 1
+    path = result.to_json(tmp_path / "results.json")
+    assert [r["test_correct"] for r in json.loads(path.read_text())] == [r["test_correct"] for r in result.records]
+    again = run_imp(result.config, small_data, result.store.directory.parent, progress=False, device="cpu",
+                    verbose=False)
+    assert again.computed == 0 and again.records == result.records
 
 
 def test_summary_and_table(imp_run):
@@ -135,7 +156,7 @@ def test_original_resets_survivors_to_exactly_theta0(imp_run):
             assert not torch.equal(start[f"{name}.weight"][kept], result.final_weights(0, k - 1)[name][kept])
 
 
-@pytest.mark.parametrize("strategy", ["reinit", "fan_corrected", "random_mask"])
+@pytest.mark.parametrize("strategy", ["reinit", "fan_corrected", "ticket_scale", "random_mask", "shuffled"])
 def test_initial_weights_regenerate_what_was_trained(imp_run, strategy):
     result, spy = imp_run
     for k in (1, 2):
@@ -218,7 +239,7 @@ def test_rerun_reuses_everything(imp_run, small_data, tmp_path):
     copy = tmp_path / "runs"
     shutil.copytree(result.store.directory.parent, copy)
     again = run_imp(tiny_config(), small_data, copy, progress=False, device="cpu", verbose=False)
-    assert (again.computed, again.reused) == (0, 9)
+    assert (again.computed, again.reused) == (0, 1 + 2 * len(STRATEGIES))
     _assert_same_results(result, again)
 
 
@@ -240,7 +261,7 @@ def test_interrupted_run_resumes_to_the_same_numbers(imp_run, small_data, tmp_pa
     monkeypatch.setattr(stages_module, "train_members", train_members)
 
     resumed = run_imp(tiny_config(), small_data, tmp_path, progress=False, device="cpu", verbose=False)
-    assert (resumed.computed, resumed.reused) == (8, 1)  # round 0 was saved before the interruption
+    assert (resumed.computed, resumed.reused) == (2 * len(STRATEGIES), 1)  # round 0 was saved before the interruption
     _assert_same_results(uninterrupted, resumed)
 
 
@@ -251,20 +272,20 @@ def test_interruption_between_saves_resumes_to_the_same_numbers(imp_run, small_d
     save = store_class.save
     saved = []
 
-    def interrupt_after_six_saves(self, *args, **kwargs):
-        if len(saved) == 6:  # round 0, four of round 1, and round 2's original
+    def interrupt_after_round_twos_ticket(self, *args, **kwargs):
+        if len(saved) == 1 + len(STRATEGIES) + 1:  # round 0, all of round 1, and round 2's original
             raise KeyboardInterrupt
         saved.append(args[:3])
         return save(self, *args, **kwargs)
 
-    monkeypatch.setattr(store_class, "save", interrupt_after_six_saves)
+    monkeypatch.setattr(store_class, "save", interrupt_after_round_twos_ticket)
     with pytest.raises(KeyboardInterrupt):
         run_imp(tiny_config(), small_data, tmp_path, progress=False, device="cpu", verbose=False)
     monkeypatch.setattr(store_class, "save", save)
     assert saved[-1] == (0, 2, "original")
 
     resumed = run_imp(tiny_config(), small_data, tmp_path, progress=False, device="cpu", verbose=False)
-    assert (resumed.computed, resumed.reused) == (3, 6)
+    assert (resumed.computed, resumed.reused) == (len(STRATEGIES) - 1, len(STRATEGIES) + 2)
     _assert_same_results(uninterrupted, resumed)
 
 
@@ -285,7 +306,7 @@ def test_damaged_result_is_detected_and_recomputed(imp_run, small_data, tmp_path
         again = run_imp(tiny_config(), small_data, copy, progress=False, device="cpu", verbose=False)
     # Only the damaged entry is retrained, and bit for bit as before: the checksums chaining
     # the later rounds to it still match, so they are reused.
-    assert (again.computed, again.reused) == (1, 8)
+    assert (again.computed, again.reused) == (1, 2 * len(STRATEGIES))
     _assert_same_results(result, again)
     # The repaired entry reads back cleanly.
     assert json.loads(js.read_text())["record"] == result.select(strategy=strategy, round_=round_)[0]
@@ -335,3 +356,31 @@ def test_make_config():
     assert custom.train_config.iterations == 40
     with pytest.raises(TypeError, match="unknown setting"):
         make_config("quick", iterations_per_round=3)
+
+
+def test_ticket_scale_draws_fresh_weights_at_the_tickets_own_std(imp_run):
+    result, spy = imp_run
+    theta0 = result.theta0(0)
+    for k in (1, 2):
+        start, masks = _start(spy, k, "ticket_scale", result), result.masks(0, k)
+        for name in ("fc1", "fc2"):  # enough weights for a std to be close to its target
+            kept = masks[name]
+            ticket_std = float(theta0[name][kept].std())
+            drawn = start[f"{name}.weight"][kept]
+            assert float(drawn.std()) == pytest.approx(ticket_std, rel=0.05)
+            assert torch.all(start[f"{name}.weight"][~kept] == 0.0)
+            assert (drawn == theta0[name][kept]).float().mean() < 1e-3
+
+
+def test_shuffled_moves_the_tickets_own_values_onto_a_random_mask(imp_run):
+    result, spy = imp_run
+    theta0 = result.theta0(0)
+    for k in (1, 2):
+        start, ticket = _start(spy, k, "shuffled", result), result.masks(0, k)
+        for name in LAYER_NAMES:
+            mask = start[f"{name}.mask"].bool()
+            assert int(mask.sum()) == int(ticket[name].sum())           # same size per layer
+            assert not torch.equal(mask, ticket[name])                   # a different structure
+            values = start[f"{name}.weight"][mask]
+            assert torch.equal(values.sort().values, theta0[name][ticket[name]].sort().values)  # the same values
+            assert torch.all(start[f"{name}.weight"][~mask] == 0.0)

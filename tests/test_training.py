@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from lth_helpers import training as training_module
+from lth_helpers.history import pack_bits, unpack_bits
 from lth_helpers.models import LAYER_SHAPES, LeNet300100
-from lth_helpers.training import History, TrainConfig, evaluate, make_optimizer, minibatch_indices, train
+from lth_helpers.training import (
+    History,
+    TrainConfig,
+    evaluate,
+    evaluate_examples,
+    make_optimizer,
+    minibatch_indices,
+    train,
+)
 
 
 def _masks(density: float, seed: int) -> dict[str, torch.Tensor]:
@@ -130,6 +141,52 @@ def test_empty_history_has_no_early_stop():
         History().early_stop_iteration
 
 
+def test_set_test_at_early_stop_records_loss_accuracy_and_which_examples():
+    history = History()
+    for iteration, val_loss in [(10, 0.5), (20, 0.3), (30, 0.4)]:
+        history.append(iteration, 1.0, (val_loss, 0.9), (0.7, 0.8))
+    correct = torch.tensor([True, False, True, True, False, True, True, True, True, False])
+    history.set_test_at_early_stop(0.25, correct)
+    assert history.test_loss == [0.7, 0.25, 0.7] and history.test_acc == [0.8, 0.7, 0.8]  # only the minimum's entry
+    assert history.test_acc_at_early_stop == 0.7
+    assert history.test_correct_at_early_stop == "10:b780"  # 10110111 10(000000): MSB first
+    assert unpack_bits(history.test_correct_at_early_stop).tolist() == correct.tolist()
+    # A list or a numpy array does the same; the record survives a round trip through a dict (JSON).
+    for same in (correct.tolist(), correct.numpy()):
+        other = History.from_dict(history.to_dict())
+        other.set_test_at_early_stop(0.25, same)
+        assert other == history
+    assert History.from_dict(history.to_dict()).test_correct_at_early_stop == "10:b780"
+    # A history saved before the field existed reads back with none.
+    old = {k: v for k, v in history.to_dict().items() if k != "test_correct_at_early_stop"}
+    assert History.from_dict(old).test_correct_at_early_stop == ""
+
+
+# -------------------------------------------------------------------- packed booleans
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 5000])
+def test_pack_bits_round_trip(n):
+    flags = np.random.default_rng(n).random(n) < 0.6
+    text = pack_bits(flags)
+    assert text.startswith(f"{n}:") and len(text.split(":")[1]) == 2 * ((n + 7) // 8)
+    back = unpack_bits(text)
+    assert back.dtype == bool and back.shape == (n,)
+    np.testing.assert_array_equal(back, flags)
+    for constant in (np.zeros(n, bool), np.ones(n, bool)):
+        np.testing.assert_array_equal(unpack_bits(pack_bits(constant)), constant)
+    assert pack_bits(torch.as_tensor(flags)) == pack_bits(flags.tolist()) == text
+
+
+@pytest.mark.parametrize("text", [
+    "", "5", "abc:00", "3:zz", "2:0", "a:b:c", ":00", "1.0:80",  # not 'n:hex'
+    "9:00", "8:", "1:0000", "0:00", "-1:",  # the hex does not hold n values
+])
+def test_unpack_bits_rejects_malformed_text(text):
+    with pytest.raises(ValueError, match=r"packed booleans"):
+        unpack_bits(text)
+
+
 # ------------------------------------------------------------------------------ evaluate
 
 
@@ -143,6 +200,19 @@ def test_evaluate_matches_a_direct_computation(small_data):
     assert loss == pytest.approx(float(F.cross_entropy(logits, y)), rel=1e-5)
     assert acc == pytest.approx(float((logits.argmax(1) == y).float().mean()))
     assert model.training  # restored
+
+
+def test_evaluate_examples_says_which_examples_are_right(small_data):
+    model = LeNet300100(seed=5)
+    x, y = small_data.test_x, small_data.test_y
+    loss, correct = evaluate_examples(model, x, y, chunk=64)
+    with torch.no_grad():
+        logits = model(x)
+    assert correct.dtype == torch.bool and correct.shape == (len(y),)
+    assert torch.equal(correct, logits.argmax(1) == y)
+    assert torch.equal(evaluate_examples(model, x, y)[1], correct)  # chunks do not change it
+    assert loss == pytest.approx(float(F.cross_entropy(logits, y)), rel=1e-5)
+    assert evaluate(model, x, y, chunk=64) == (loss, float(correct.double().mean()))
 
 
 # ------------------------------------------------------------------------------- train
@@ -173,3 +243,28 @@ def test_training_learns(small_data):
     assert history.val_loss[-1] < untrained[0] / 2
     assert history.val_acc[-1] > 0.75
     assert history.train_loss[-1] < history.train_loss[0]
+
+
+def test_train_records_which_test_digits_are_right_at_early_stopping(small_data, monkeypatch):
+    """The packed flags are those of the weights at the validation minimum, not the final weights."""
+    seen = []  # every test-set evaluation, in order: one per evaluation, then the kept weights'
+    real = training_module.evaluate_examples
+
+    def spy(model, x, y, chunk=10_000):
+        loss, correct = real(model, x, y, chunk)
+        if y is small_data.test_y:
+            seen.append(correct.clone())
+        return loss, correct
+
+    monkeypatch.setattr(training_module, "evaluate_examples", spy)
+    model = LeNet300100(seed=0)
+    history = train(model, small_data, TrainConfig(iterations=60, eval_every=10), seed=0, progress=False)
+    assert history.early_stop_iteration < history.iterations[-1]  # (this schedule stops early)
+    correct = unpack_bits(history.test_correct_at_early_stop)
+    assert len(correct) == len(small_data.test_y)
+    assert correct.mean() == history.test_acc_at_early_stop  # exactly: the accuracy is the fraction right
+    assert len(seen) == len(history.iterations) + 1
+    best = history.iterations.index(history.early_stop_iteration)
+    assert correct.tolist() == seen[best].tolist() == seen[-1].tolist()
+    # The model is left with its final weights: the early-stopping ones were restored only to be tested.
+    assert real(model, small_data.test_x, small_data.test_y)[1].tolist() == seen[len(history.iterations) - 1].tolist()

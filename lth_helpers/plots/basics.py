@@ -22,8 +22,9 @@ from matplotlib.figure import Figure
 from ..history import History
 from ..models import LAYER_NAMES
 from ..pixels import pixel_survival
-from .style import (LAYER_COLORS, METHOD_COLORS, METHOD_LABELS, SPLIT_COLORS, SWEEP_TICKS, figure_and_axes, layer_title,
-                    percent_axis)
+from .marks import figure_legend, legend_entries
+from .style import (EARLY_STOP_LABEL, LAYER_COLORS, METHOD_COLORS, METHOD_LABELS, SPLIT_COLORS, SWEEP_TICKS,
+                    figure_and_axes, layer_title, percent_axis)
 
 __all__ = [
     "plot_dense_training",
@@ -46,13 +47,19 @@ def _check_records(records: Sequence[dict], metric: str) -> None:
 
 
 def plot_dense_training(history: History, title: str = "Dense LeNet-300-100") -> Figure:
-    """Losses and accuracies of one training run, with the early-stopping iteration marked."""
+    """Losses and accuracies of one training run, with the early-stopping iteration marked.
+
+    One legend for both panels sits below them, and the early-stopping note sits inside the
+    accuracy panel at its top, on the side of the dotted line with more room, with an arrow to
+    the line: neither can cover the other.
+    """
     if not history.iterations:
         raise ValueError("this history is empty: train the network first")
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     its = history.iterations
     stop = history.early_stop_iteration
-    ax_loss.plot(its, history.train_loss, color=SPLIT_COLORS["train"], label="training (mean since last evaluation)")
+    ax_loss.plot(its, history.train_loss, color=SPLIT_COLORS["train"],
+                 label="training loss (mean since last evaluation)")
     ax_loss.plot(its, history.val_loss, color=SPLIT_COLORS["val"], label="validation")
     ax_loss.set_yscale("log")
     ax_loss.set_ylabel("cross-entropy loss")
@@ -62,13 +69,25 @@ def plot_dense_training(history: History, title: str = "Dense LeNet-300-100") ->
     ax_acc.set_ylim(max(100 * low - 1, 100 * np.percentile(history.test_acc, 10) - 3), 100)
     ax_acc.set_ylabel("accuracy (%)")
     for ax in (ax_loss, ax_acc):
-        ax.axvline(stop, color="black", ls=":", lw=1)
+        ax.axvline(stop, color="black", ls=":", lw=1, label=EARLY_STOP_LABEL)
         ax.set_xlabel("training iteration")
         ax.grid(alpha=0.3)
-    ax_acc.annotate(f"early stopping\n(min. val. loss, it. {stop:,})", xy=(stop, ax_acc.get_ylim()[0]),
-                    xytext=(6, 8), textcoords="offset points", fontsize=9)
-    ax_loss.legend(fontsize=9)
-    ax_acc.legend(fontsize=9, loc="lower right")
+    # The note's text is placed in axes coordinates (always inside the panel), on the side of the
+    # line with more room; the arrow points at the line near the top of the panel.
+    start, end = ax_acc.get_xlim()
+    right_side = (stop - start) / ((end - start) or 1) < 0.55
+    ax_acc.annotate(f"early stopping\n(min. val. loss, it. {stop:,})", xy=(stop, 0.8),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(0.97, 0.95) if right_side else (0.03, 0.95), textcoords="axes fraction",
+                    ha="right" if right_side else "left", va="top", fontsize=9,
+                    bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="none", alpha=0.85),
+                    arrowprops=dict(arrowstyle="->", color="black", lw=0.8,
+                                    connectionstyle="arc3,rad=0.15" if right_side else "arc3,rad=-0.15"))
+    handles, labels = legend_entries((ax_loss, ax_acc))
+    last = labels.index(EARLY_STOP_LABEL)  # the curves first, the early-stopping line last
+    order = [i for i in range(len(labels)) if i != last] + [last]
+    fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center", ncol=4,
+               fontsize=9, frameon=False)
     fig.suptitle(title)
     return fig
 
@@ -158,20 +177,21 @@ def plot_weight_histograms(weights: Mapping[str, torch.Tensor],
         if init_weights is not None:
             w0 = init_weights[name].detach().flatten().float().numpy()
             ax.hist(w0, bins=edges, histtype="step", color="#7f7f7f", lw=1.2, label="at initialization")
-        ax.hist(w, bins=edges, color=LAYER_COLORS[name], alpha=0.75, label="after training")
+        ax.hist(w, bins=edges, color=LAYER_COLORS[name], alpha=0.75, label="after training (each layer's colour)")
         for i, (label, per_layer) in enumerate((thresholds or {}).items()):
             t = per_layer[name]
             style = dict(color=line_colors[i % 4], ls=line_styles[i % 4], lw=1.6)
             ax.axvline(t, label=f"\u00b1 threshold, {label}", **style)
             ax.axvline(-t, **style)
             if i == 0:
-                ax.axvspan(-t, t, color=line_colors[0], alpha=0.08)
+                ax.axvspan(-t, t, color=line_colors[0], alpha=0.08, label=f"pruned band |w| \u2264 t, {label}")
         ax.set_title(layer_title(name), fontsize=10)
         ax.set_xlabel("weight value")
         ax.set_xlim(-lim, lim)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("number of weights")
-    axes[-1].legend(fontsize=8, loc="upper right")
+    # One legend for the three panels, below them: it never covers a bar.
+    figure_legend(fig, axes, ncol=3)
     if title:
         fig.suptitle(title)
     return fig
@@ -193,7 +213,7 @@ def plot_pixel_survival(masks_fc1: Mapping[str, torch.Tensor], pixel_std: torch.
     if pixel_std is not None:
         img = axes[0].imshow(pixel_std.detach().view(28, 28).numpy(), cmap="Greys")
         axes[0].set_title("training images:\nper-pixel std. deviation", fontsize=10)
-        fig.colorbar(img, ax=axes[0], shrink=0.8)
+        fig.colorbar(img, ax=axes[0], shrink=0.8, label="std. deviation of the pixel (0-1 scale)")
         i = 1
     for ax, (label, mask) in zip(axes[i:], panels):
         if tuple(mask.shape) != (300, 784):
@@ -225,7 +245,7 @@ def plot_unit_masks(weights_fc1: torch.Tensor, mask_fc1: torch.Tensor, units: Se
         raise ValueError(f"unit indices must be in [0, 300), got {bad}")
     units = list(units)
     nrows = -(-len(units) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.35 * ncols, 1.5 * nrows + 0.5), layout="constrained",
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.35 * ncols + 0.9, 1.5 * nrows + 0.5), layout="constrained",
                              squeeze=False)
     kept = (weights_fc1 * mask_fc1.to(weights_fc1.dtype)).detach()
     lim = float(kept[units].abs().max()) or 1.0
@@ -235,11 +255,15 @@ def plot_unit_masks(weights_fc1: torch.Tensor, mask_fc1: torch.Tensor, units: Se
         img = kept[unit].view(28, 28).numpy().copy()
         shown = np.ma.masked_where(~mask_fc1[unit].bool().view(28, 28).numpy(), img)
         cmap = plt.get_cmap("RdBu_r").with_extremes(bad="white")
-        ax.imshow(shown, cmap=cmap, vmin=-lim, vmax=lim)
+        image = ax.imshow(shown, cmap=cmap, vmin=-lim, vmax=lim)
         ax.set_title(f"unit {unit}: {int(mask_fc1[unit].sum())}", fontsize=8)
         ax.set_axis_on()
         ax.set_xticks([])
         ax.set_yticks([])
+    # One colour scale for every unit, so one colorbar beside the grid says what the colours mean.
+    if units:
+        fig.colorbar(image, ax=axes, shrink=0.9 if nrows > 1 else 1.0, aspect=12 * max(nrows, 1), pad=0.01,
+                     label="kept weight value\n(white: pruned)")
     if title:
         fig.suptitle(title, fontsize=11)
     return fig

@@ -1,7 +1,8 @@
 """Learning curves: accuracy or loss vs. training iteration (the paper's Figure 3).
 
 Curves are averaged over seeds by :func:`lth_helpers.results.round_curve`; here they are drawn,
-the mean as a line and the min-max over seeds as a band. :func:`draw_curve` and
+the mean as a line and the min-max over seeds as a light band (each legend says so, and over how
+many seeds). :func:`draw_curve` and
 :func:`curve_ylim` are the two building blocks every curve figure (and the round scrubber)
 shares.
 """
@@ -16,7 +17,8 @@ from matplotlib.figure import Figure
 
 from ..comparisons import RoundView
 from ..results import CURVE_METRICS, Curve, IMPResult, check_metric, round_curve
-from .style import CURVE_LABELS, STRATEGY_COLORS, STRATEGY_LABELS, figure_and_axes, metric_scale
+from .style import (BAND_ALPHA, CURVE_LABELS, STRATEGY_COLORS, STRATEGY_LABELS, figure_and_axes, metric_scale,
+                    spread_label)
 
 __all__ = ["draw_curve", "curve_ylim", "shared_ylim", "plot_learning_curves", "plot_strategy_curves", "plot_round"]
 
@@ -26,7 +28,7 @@ def draw_curve(ax: Axes, curve: Curve, scale: float, color, label: str, linestyl
     ax.plot(curve.iterations, [scale * v for v in curve.mean], linestyle, color=color, lw=1.6, label=label)
     if curve.n > 1:
         ax.fill_between(curve.iterations, [scale * v for v in curve.low], [scale * v for v in curve.high],
-                        color=color, alpha=0.12, linewidth=0)
+                        color=color, alpha=BAND_ALPHA, linewidth=0)
 
 
 def curve_ylim(curves: Iterable[Curve], scale: float, skip_fraction: float = 0.1) -> tuple[float, float]:
@@ -51,13 +53,19 @@ def shared_ylim(result: IMPResult, strategies: Sequence[str] = ("original",),
     return curve_ylim(curves, metric_scale(metric))
 
 
-def _finish(ax: Axes, metric: str, ylim: tuple[float, float], heading: str, **legend) -> None:
-    """Limits, labels, grid, legend (``legend`` are its keyword arguments) and title of a curve panel."""
+def _finish(ax: Axes, metric: str, ylim: tuple[float, float], heading: str, n_seeds: int, **legend) -> None:
+    """Limits, labels, grid, legend (``legend`` are its keyword arguments) and title of a curve panel.
+
+    The legend's title says what the bands are (min-max over ``n_seeds`` seeds), after the
+    ``title`` given in ``legend``, if any."""
     ax.set_ylim(*ylim)
     ax.set_xlabel("training iteration")
     ax.set_ylabel(CURVE_LABELS[metric])
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, **legend)
+    spread = f"line: mean; {spread_label(n_seeds)}" if n_seeds > 1 else spread_label(n_seeds)
+    heading_of_legend = legend.pop("title", None)
+    legend.setdefault("title_fontsize", 8)
+    ax.legend(fontsize=8, title=f"{heading_of_legend}\n({spread})" if heading_of_legend else spread, **legend)
     ax.set_title(heading, fontsize=10)
 
 
@@ -85,7 +93,7 @@ def plot_learning_curves(result: IMPResult, rounds: Sequence[int], strategy: str
         draw_curve(ax, curve, k, color, f"{100 * density:.1f}% (round {round_})")
     _finish(ax, metric, ylim or curve_ylim(curves, k),
             title or f"{STRATEGY_LABELS.get(strategy, strategy)}: {CURVE_LABELS[metric].split(' (')[0]} "
-                     f"(mean of {curves[0].n} seed(s))", title="weights remaining", title_fontsize=8)
+                     f"(mean of {curves[0].n} seed(s))", max(c.n for c in curves), title="weights remaining")
     return fig
 
 
@@ -108,7 +116,8 @@ def plot_strategy_curves(result: IMPResult, round_: int,
         draw_curve(ax, curve, k, STRATEGY_COLORS.get(strategy, "gray"), STRATEGY_LABELS.get(strategy, strategy))
     density = result.select(strategy="original", round_=round_)[0]["density"]
     _finish(ax, metric, ylim or curve_ylim(curves, k),
-            title or f"{100 * density:.1f}% of weights remaining (round {round_}), mean of {curves[-1].n} seed(s)")
+            title or f"{100 * density:.1f}% of weights remaining (round {round_}), mean of {curves[-1].n} seed(s)",
+            max(c.n for c in curves))
     return fig
 
 
@@ -133,5 +142,5 @@ def plot_round(view: RoundView, ax: Axes | None = None, ylim: tuple[float, float
             break  # every strategy is the same dense network at round 0
     _finish(ax, view.metric, ylim or curve_ylim(curves, k),
             f"Round {view.round}: {100 * view.density:.1f}% of weights remaining (dot: mean early stop)",
-            loc="lower right")
+            max(c.n for c in curves), loc="lower right")
     return fig

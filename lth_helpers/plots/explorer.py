@@ -60,7 +60,7 @@ def plot_explorer(result: Pruning, weights: Mapping[str, torch.Tensor], curve: S
     ax = fig.add_subplot(grid[0, 1])
     counts = pixel_survival(result.masks["fc1"]).numpy()
     img = ax.imshow(counts, cmap="viridis", vmin=0, vmax=max(1, int(counts.max())))
-    fig.colorbar(img, ax=ax, shrink=0.85)
+    fig.colorbar(img, ax=ax, shrink=0.85, label="units keeping the pixel")
     ax.set_title("fc1: units keeping each pixel", fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])

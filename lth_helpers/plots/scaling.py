@@ -19,8 +19,9 @@ from matplotlib.ticker import FuncFormatter
 from ..comparisons import paired_differences, paired_summary
 from ..initialization import effective_fans
 from ..models import LAYER_NAMES
-from .style import (LAYER_TITLES, OTHERS_COLOR, STRATEGY_COLORS, STRATEGY_LABELS, TICKET_COLOR, density_ticks,
-                    percent_axis)
+from .marks import dense_reference, figure_legend, mark_zero_spread
+from .style import (LAYER_TITLES, STRATEGY_COLORS, STRATEGY_LABELS, TICKET_COLOR, density_ticks,
+                    percent_axis, spread_label)
 
 __all__ = ["plot_fan_histograms", "plot_scale_vs_density", "plot_strategy_comparison", "plot_paired_differences"]
 
@@ -107,6 +108,12 @@ def plot_scale_vs_density(rows: Sequence[Mapping], columns: Mapping[str, str] | 
     return fig
 
 
+def _bar_lengths(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[np.ndarray]:
+    """Error-bar lengths below and above the mean; a rounding error of the mean (a mean of equal
+    values can differ from them in the last bit) is not a negative length."""
+    return [np.maximum(mean - low, 0.0), np.maximum(high - mean, 0.0)]
+
+
 def plot_strategy_comparison(summary: Sequence[Mapping],
                              strategies: Sequence[str] = ("original", "reinit", "fan_corrected"),
                              dense: Mapping | None = None) -> Figure:
@@ -114,36 +121,41 @@ def plot_strategy_comparison(summary: Sequence[Mapping],
 
     ``summary`` rows are :meth:`~lth_helpers.results.IMPResult.summary` output (mean with ``_min`` /
     ``_max`` over seeds, drawn as error bars, as in the paper). ``dense`` (the round-0 summary
-    row) adds the dense network as a grey horizontal line.
+    row) adds the dense network as a dashed horizontal line. A bar of zero length (every seed the
+    same value) is marked with a short black tick, so that it does not look missing. One legend
+    below both panels says what the bars are.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-    plotted = []
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+    plotted, n_seeds = [], 0
     for k, strategy in enumerate(strategies):
         rows = sorted((r for r in summary if r["strategy"] == strategy and r["round"] > 0), key=lambda r: -r["density"])
         if not rows:
             continue
         x = np.array([100 * r["density"] for r in rows])
         plotted.extend(x)
+        counts = [int(r.get("n", 2)) for r in rows]
+        n_seeds = max(n_seeds, *counts)
         x = x * 1.025 ** (k - (len(strategies) - 1) / 2)  # nudge strategies apart so error bars stay readable
         for ax, key, factor in ((axes[0], "test_acc_at_early_stop", 100), (axes[1], "early_stop_iteration", 1)):
             mean = np.array([factor * r[key] for r in rows])
-            low = mean - np.array([factor * r[key + "_min"] for r in rows])
-            high = np.array([factor * r[key + "_max"] for r in rows]) - mean
-            ax.errorbar(x, mean, yerr=[low, high], color=STRATEGY_COLORS.get(strategy), marker="o", ms=4, capsize=2,
-                        label=STRATEGY_LABELS.get(strategy, strategy))
+            low = np.array([factor * r[key + "_min"] for r in rows])
+            high = np.array([factor * r[key + "_max"] for r in rows])
+            ax.errorbar(x, mean, yerr=_bar_lengths(mean, low, high), color=STRATEGY_COLORS.get(strategy), marker="o",
+                        ms=4, capsize=2, label=STRATEGY_LABELS.get(strategy, strategy))
+            mark_zero_spread(ax, x, mean, low, high, counts)
     if not plotted:
         raise ValueError(f"summary has no rows (round > 0) for strategies {list(strategies)}")
     if dense is not None:
-        axes[0].axhline(100 * dense["test_acc_at_early_stop"], color=OTHERS_COLOR, ls=":", label="dense network")
-        axes[1].axhline(dense["early_stop_iteration"], color=OTHERS_COLOR, ls=":", label="dense network")
+        dense_reference(axes[0], 100 * dense["test_acc_at_early_stop"])
+        dense_reference(axes[1], dense["early_stop_iteration"])
     for ax in axes:
         percent_axis(ax, density_ticks(plotted))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy at early stopping (%)")
     axes[1].set_ylabel("early-stopping iteration")
-    axes[0].set_title("Accuracy (mean, min/max over seeds)")
+    axes[0].set_title(f"Accuracy (mean, {spread_label(n_seeds, 'bars')})")
     axes[1].set_title("Early stopping (minimum validation loss)")
-    axes[0].legend(fontsize=8)
+    figure_legend(fig, axes, ncol=4, title=f"points: mean; {spread_label(n_seeds, 'bars')}")
     return fig
 
 
@@ -153,11 +165,13 @@ def plot_paired_differences(records: Sequence[Mapping], baseline: str = "reinit"
     """Each strategy minus ``baseline``, paired by seed and round, vs. % weights remaining.
 
     Points are means over seeds, bars span min to max. Above zero: better than ``baseline``
-    (for accuracy; for the early-stopping iteration below zero means sooner).
+    (for accuracy; for the early-stopping iteration below zero means sooner). A bar of zero
+    length is marked with a short black tick, and one at exactly 0 (a tie on every seed) is
+    also labelled "0 (tie)", so that it does not look like a missing bar.
     """
     factor = 100 if "acc" in key else 1
-    fig, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
-    plotted = []
+    fig, ax = plt.subplots(figsize=(6.5, 4.3), constrained_layout=True)
+    plotted, n_pairs = [], 0
     for k, strategy in enumerate(strategies):
         try:
             rows = paired_summary(paired_differences(records, strategy, baseline, key))
@@ -165,18 +179,22 @@ def plot_paired_differences(records: Sequence[Mapping], baseline: str = "reinit"
             continue
         x = np.array([100 * r["density"] for r in rows])
         plotted.extend(x)
+        counts = [int(r["n"]) for r in rows]
+        n_pairs = max(n_pairs, *counts)
         x = x * 1.025 ** (k - (len(strategies) - 1) / 2)  # nudge strategies apart so error bars stay readable
         mean = np.array([factor * r["mean"] for r in rows])
-        yerr = [mean - factor * np.array([r["min"] for r in rows]), factor * np.array([r["max"] for r in rows]) - mean]
-        ax.errorbar(x, mean, yerr=yerr, color=STRATEGY_COLORS.get(strategy), marker="o", ms=4, capsize=2,
+        low, high = factor * np.array([r["min"] for r in rows]), factor * np.array([r["max"] for r in rows])
+        ax.errorbar(x, mean, yerr=_bar_lengths(mean, low, high), color=STRATEGY_COLORS.get(strategy), marker="o", ms=4,
+                    capsize=2,
                     label=f"{STRATEGY_LABELS.get(strategy, strategy)} \u2212 {STRATEGY_LABELS.get(baseline, baseline)}")
+        mark_zero_spread(ax, x, mean, low, high, counts, tie_text=True)
     if not plotted:
         raise ValueError(f"no paired records for {list(strategies)} against {baseline!r}")
     ax.axhline(0, color="black", lw=0.8)
     percent_axis(ax, density_ticks(plotted))
     unit = "percentage points" if "acc" in key else "iterations"
-    ax.set_ylabel(f"difference in {key.replace('_', ' ')} ({unit})")
+    ax.set_ylabel(f"difference in {key.replace('_', ' ')}\n({unit})")
     ax.set_title(f"Paired by seed: difference to {STRATEGY_LABELS.get(baseline, baseline)}")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    figure_legend(fig, [ax], ncol=2, title=f"points: mean; {spread_label(n_pairs, 'bars')}")  # below: covers no bar
     return fig

@@ -18,13 +18,15 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 from ..models import LAYER_SHAPES
 
 __all__ = [
-    "STRATEGY_COLORS", "STRATEGY_LABELS", "STRATEGY_NAMES",
+    "STRATEGY_COLORS", "STRATEGY_LABELS", "STRATEGY_NAMES", "ITERATIVE_LABEL",
     "METHOD_COLORS", "METHOD_LABELS",
     "RETRAIN_COLORS", "RETRAIN_LABELS", "RETRAIN_NAMES",
     "SPLIT_COLORS", "LAYER_COLORS", "LAYER_TITLES", "layer_title",
     "TICKET_COLOR", "OTHERS_COLOR", "CRITERION_COLORS", "QUANTITY_LABELS",
     "METRIC_LABELS", "CURVE_LABELS", "metric_scale",
     "PERCENT_TICKS", "SWEEP_TICKS", "density_ticks", "percent_axis", "figure_and_axes",
+    "DENSE_REFERENCE_LABEL", "ZERO_SPREAD_LABEL", "TIE_TEXT", "BAND_ALPHA", "DRAW_LINESTYLES",
+    "EARLY_STOP_LABEL", "spread_label", "draw_label",
 ]
 
 # ------------------------------------------------------------------------- strategies
@@ -33,7 +35,9 @@ STRATEGY_COLORS = {
     "original": "#1f77b4",       # the winning ticket
     "reinit": "#d62728",         # same mask, fresh init
     "fan_corrected": "#9467bd",  # same mask, init scaled to the sub-network
+    "ticket_scale": "#e377c2",   # same mask, fresh init at the ticket's own per-layer std
     "random_mask": "#2ca02c",    # random mask, original init
+    "shuffled": "#8c564b",       # random mask, the ticket's own values shuffled onto it
     "one_shot": "#ff7f0e",       # pruned once from the dense network
 }
 
@@ -41,15 +45,22 @@ STRATEGY_LABELS = {
     "original": "winning ticket (reset to $\\theta_0$)",
     "reinit": "random reinit",
     "fan_corrected": "fan-corrected reinit",
-    "random_mask": "random mask",
+    "ticket_scale": "reinit at the ticket's scale",
+    "random_mask": "random sparse network (random mask on $\\theta_0$)",
+    "shuffled": "ticket's values, random mask",
     "one_shot": "one-shot pruning",
 }
+
+#: The winning ticket's line when it is compared with one-shot pruning.
+ITERATIVE_LABEL = "iterative pruning (IMP)"
 
 STRATEGY_NAMES = {
     "original": "winning ticket",
     "reinit": "random reinit",
     "fan_corrected": "fan-corrected reinit",
+    "ticket_scale": "ticket-scale reinit",
     "random_mask": "random mask",
+    "shuffled": "shuffled values",
     "one_shot": "one-shot",
 }
 
@@ -72,6 +83,16 @@ RETRAIN_LABELS = {
 }
 
 RETRAIN_NAMES = {"fine_tune": "fine-tuned", "reinit": "fresh init", "ticket": "reset to theta_0"}
+
+#: Line styles of the successive draws of a variant trained more than once (draw 1, draw 2, ...).
+DRAW_LINESTYLES = ("-", "--", ":", "-.")
+
+
+def draw_label(variant: str, draw: int, n_draws: int) -> str:
+    """Legend label of one draw of a retraining variant: ``"..., fresh init, draw 2"`` when the
+    variant was trained more than once, else the variant's plain label. ``draw`` counts from 0."""
+    label = RETRAIN_LABELS.get(variant, variant)
+    return f"{label}, draw {draw + 1}" if n_draws > 1 else label
 
 # ---------------------------------------------------------------- layers and weights
 
@@ -112,6 +133,30 @@ CURVE_LABELS = {
     "test_loss": "test loss",
     "train_loss": "training loss",
 }
+
+
+#: The dense network's value drawn as a horizontal reference line in IMP figures.
+DENSE_REFERENCE_LABEL = "dense (round 0)"
+#: The dotted vertical line at the early-stopping iteration of a training run.
+EARLY_STOP_LABEL = "early stopping (min. validation loss)"
+#: Legend entry of the black tick drawn where an error bar has zero length.
+ZERO_SPREAD_LABEL = "zero-length bar: all seeds equal"
+#: Text beside a zero-length bar at exactly 0 in a plot of differences.
+TIE_TEXT = "0 (tie)"
+#: Opacity of a min-max band over seeds (light, so that overlapping bands stay readable).
+BAND_ALPHA = 0.12
+
+
+def spread_label(n: int, kind: str = "band", unit: str = "seed") -> str:
+    """What a spread shows, for a legend title or an axis label: ``"band: min\u2013max over 3 seeds"``.
+
+    ``kind`` names the mark (``"band"``, ``"bars"``), ``unit`` what is counted (``"seed"``,
+    ``"draw"``); with a single one there is no spread, and the label says so.
+    """
+    n = int(n)
+    if n <= 1:
+        return f"one {unit}: no spread"
+    return f"{kind}: min\u2013max over {n} {unit}s"
 
 
 def metric_scale(metric: str) -> float:
@@ -161,3 +206,4 @@ def figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figu
         return ax.figure, ax
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return fig, ax
+

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from ..initialization import dense_glorot_std
 from ..models import LAYER_NAMES
 from ..movement import weight_changes
+from .marks import figure_legend, legend_entries
 from .style import CRITERION_COLORS, LAYER_TITLES, OTHERS_COLOR, QUANTITY_LABELS, TICKET_COLOR
 
 __all__ = ["plot_weight_changes", "plot_initial_values", "plot_survival_prediction", "plot_trained_magnitudes"]
@@ -54,19 +55,18 @@ def plot_weight_changes(theta0: Mapping[str, torch.Tensor], theta_final: Mapping
             edges = np.linspace(float(values.min()), float(np.quantile(_np(values), 0.999)), bins + 1)
             if outside.size:
                 ax.hist(outside, bins=edges, density=True, color=OTHERS_COLOR, alpha=0.45, label="others (pruned)")
-                ax.axvline(np.median(outside), color=OTHERS_COLOR, ls="--", lw=1.2)
+                ax.axvline(np.median(outside), color=OTHERS_COLOR, ls="--", lw=1.2, label="median, others")
             if inside.size:
                 ax.hist(inside, bins=edges, density=True, histtype="step", lw=2, color=TICKET_COLOR,
                         label="in the ticket")
-                ax.axvline(np.median(inside), color=TICKET_COLOR, ls="--", lw=1.2)
+                ax.axvline(np.median(inside), color=TICKET_COLOR, ls="--", lw=1.2, label="median, in the ticket")
             if quantity == "growth":
                 ax.axvline(0.0, color="black", lw=0.8)
             ax.set_title(f"{LAYER_TITLES.get(name, name)}\n{label}", fontsize=10)
             ax.set_xlabel(QUANTITY_LABELS[quantity])
             if col == 0:
                 ax.set_ylabel("density")
-            if row == 0 and col == 0:
-                ax.legend(fontsize=8)
+    figure_legend(fig, list(axes.flat), ncol=4)  # below the panels: it covers no histogram
     fig.suptitle(f"Dense network's training: {quantity} of weights that end up in the ticket vs. the rest")
     return fig
 
@@ -115,7 +115,9 @@ def plot_survival_prediction(rows_by_label: Mapping[str, Sequence[Mapping]], met
 
     ``rows_by_label`` maps a panel title (e.g. ``"21.1% ticket, all weights"``) to rows from
     :func:`~lth_helpers.movement.survival_prediction`. ``metric`` is ``"auc"`` (chance = 0.5)
-    or ``"precision"`` (chance = the ticket's share, drawn per layer as a black tick).
+    or ``"precision"`` (chance = the ticket's share, drawn per layer as a black tick). Panels
+    fill a grid of ``ncols`` columns; the legend takes the grid's first empty slot, or sits below
+    the panels when there is none.
     """
     if metric not in ("auc", "precision", "jaccard"):
         raise ValueError(f"metric must be 'auc', 'precision' or 'jaccard', got {metric!r}")
@@ -126,8 +128,6 @@ def plot_survival_prediction(rows_by_label: Mapping[str, Sequence[Mapping]], met
     fig, grid = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows),
                              squeeze=False, sharey=True, constrained_layout=True)
     axes = grid.flatten()
-    for ax in axes[len(rows_by_label):]:
-        ax.set_visible(False)
     for ax, (title, rows) in zip(axes, rows_by_label.items()):
         layers = [n for n in LAYER_NAMES if any(r["layer"] == n for r in rows)]
         criteria = list(dict.fromkeys(r["criterion"] for r in rows))  # in the order the rows list them
@@ -150,7 +150,18 @@ def plot_survival_prediction(rows_by_label: Mapping[str, Sequence[Mapping]], met
         ax.grid(axis="y", alpha=0.3)
     for ax in grid[:, 0]:
         ax.set_ylabel({"auc": "ROC AUC", "precision": "precision of top-k", "jaccard": "Jaccard of top-k"}[metric])
-    axes[len(rows_by_label) - 1].legend(fontsize=8, loc="lower right")
+    # The legend never sits on a panel: it fills the grid's first empty slot (the others are
+    # removed), or, when the grid is full, goes below the panels.
+    empty = list(axes[len(rows_by_label):])
+    handles, labels = legend_entries(axes[:len(rows_by_label)])
+    if empty:
+        slot = empty.pop(0)
+        slot.set_axis_off()
+        slot.legend(handles, labels, loc="center", fontsize=9)
+        for ax in empty:
+            ax.remove()
+    else:
+        figure_legend(fig, axes, ncol=len(labels))
     fig.suptitle("Which quantity of the dense run predicts the ticket?")
     return fig
 

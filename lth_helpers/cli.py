@@ -110,6 +110,8 @@ def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser
     bench.add_argument("--json", action="store_true", help="print one JSON object on one line instead of a report")
     bench.add_argument("--full", action="store_true", help="longer, more accurate measurements")
     bench.add_argument("--populations", default="1,2,4,8,16", help="population sizes K to measure")
+    bench.add_argument("--no-end-to-end", action="store_true",
+                       help="skip timing the IMP driver end to end (one round of the standard experiment, ~1 min)")
     return parser
 
 
@@ -198,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
         from .benchmarks.throughput import validate_populations
 
         populations = validate_populations([int(k) for k in args.populations.split(",") if k.strip()])
-        return run_benchmark(as_json=args.json, full=args.full, populations=populations)
+        from .benchmarks.end_to_end import end_to_end
+
+        return run_benchmark(as_json=args.json, full=args.full, populations=populations,
+                             end_to_end=None if args.no_end_to_end else end_to_end)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

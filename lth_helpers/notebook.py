@@ -33,12 +33,10 @@ class Setup:
     results_dir: Path
     started: float = field(default_factory=time.perf_counter)
 
-    def report(self) -> str:
-        """Wall time since set-up and the kernel's peak memory, printed (and returned) at a notebook's end."""
+    def report(self) -> None:
+        """Print the wall time since set-up and the kernel's peak memory (a notebook's last line)."""
         minutes = (time.perf_counter() - self.started) / 60
-        line = f"wall time {minutes:.1f} min at size '{self.size.name}'; peak memory {peak_memory_mb():,.0f} MB"
-        print(line)
-        return line
+        print(f"wall time {minutes:.1f} min at size '{self.size.name}'; peak memory {peak_memory_mb():,.0f} MB")
 
 
 def peak_memory_mb() -> float:

@@ -265,3 +265,17 @@ def test_comparison_rows_and_table(monkeypatch):
     assert row["max_gradient_difference"] < 1e-5
     table = autograd_vs_manual.format_table(rows)
     assert "| 1 | 2 | 120 | 80 | 109 | +10% | +10% |" in table
+
+
+def test_end_to_end_times_the_real_driver():
+    """One quick round of every strategy through run_imp: the networks counted, evaluation timed."""
+    from lth_helpers.benchmarks.end_to_end import format_table, measure_end_to_end
+    from lth_helpers.strategies import STRATEGIES
+
+    row = measure_end_to_end("quick", rounds=1)
+    assert row["networks_timed"] == 1 + len(STRATEGIES)
+    assert 0 < row["evaluation_share"] < 1 and row["seconds_per_network_round"] > 0
+    assert row["experiment_networks"] == 1 * (1 + 2 * len(STRATEGIES)) and row["scaled"] is True  # 1 of 2 rounds
+    assert "s / network-round" in format_table([row])
+    with pytest.raises(ValueError, match="rounds must be in 1..2"):
+        measure_end_to_end("quick", rounds=3)

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- headline:start -->", "<!-- headline:end -->"
 COLUMNS = {"original": "winning ticket", "reinit": "random reinit", "random_mask": "random sparse network",
            "shuffled": "ticket's values, random mask"}
+NAMES = {"reinit": "random reinit", "random_mask": "random sparse network", "shuffled": "shuffled-values network"}
 ROUNDS = (0, 3, 7, 9, 15, 16)
 
 
@@ -50,7 +51,7 @@ def headline(records: list[dict]) -> str:
     lines.append("* " + across_rounds(versus_dense(records, "original", "early_stop_iteration"), "ticket",
                                       "dense network"))
     for control in ("reinit", "random_mask", "shuffled"):
-        lines.append("* " + across_rounds(versus(records, "original", control), "ticket", COLUMNS[control]))
+        lines.append("* " + across_rounds(versus(records, "original", control), "ticket", NAMES[control]))
     found = [claims.earlier_than_dense(records), claims.more_accurate_than_dense(records),
              claims.control_slower(records, "reinit"), claims.control_less_accurate(records, "reinit"),
              claims.control_falls_off_earlier(records, "reinit")]

@@ -4,7 +4,7 @@ Every sentence a notebook shows about an effect is built here from per-seed numb
 says only what the 95% interval over seeds (:func:`lth_helpers.intervals.mean_interval`) supports
 and "not resolved" otherwise. With a single seed there is no interval, so nothing is resolved.
 
-The review's remark, "smaller sub-networks want larger weights", was first measured on tickets
+The scaling argument's remark, "smaller sub-networks want larger weights", was first measured on tickets
 only. Here it is put against sparse networks that are *not* tickets: every control of the shared
 experiment keeps its trained weights (:meth:`~lth_helpers.results.IMPResult.final_weights`), so
 the trained scale of the ticket can be compared with that of each control, seed by seed.
@@ -111,7 +111,7 @@ def criteria_sentence(rows: Sequence[Mapping], ticket: str, among: str) -> str:
 
 
 def remark_table(rows: Sequence[Mapping], mid: int, small: int, labels: Mapping[int, str]) -> str:
-    """Markdown: the review's remark on tickets, per layer: trained scale at both tickets, against
+    """Markdown: the scaling argument's remark on tickets, per layer: trained scale at both tickets, against
     ``1/sqrt(d)``, the start scale, and the growth in the dense run (``rows``:
     :func:`~lth_helpers.scaling.trained_scale_rows` with ``seed``, ``round`` and ``init_ratio``)."""
     word = {"higher": " (**above 0**)", "lower": " (**below 0**)", "unresolved": " (not resolved)"}
@@ -215,20 +215,23 @@ def larger_weights_sentence(rows: Sequence[Mapping], r: int, label: str) -> str:
     if _overall(list(ticket_vs.values())) == HOLDS:
         return text + (" The ticket's weights end larger than every control's in every layer: "
                        "**tickets more than controls**.")
+    if ticket_vs and all(v == "lower" for v in ticket_vs.values()):
+        return text + (" The ticket's weights end *smaller* than every control's in every layer: "
+                       "**controls more than tickets**.")
     if not by["higher"] and not by["lower"]:
         return text + " Whether the ticket's weights end larger than the controls' is **not resolved** at this size."
-    return (text + " Ticket minus control, resolved in at least one layer: larger than " + (", ".join(by["higher"])
-            or "none") + "; smaller than " + (", ".join(by["lower"]) or "none") + "; not resolved in "
+    parts = [f"{word} than {', '.join(by[v])}" for v, word in (("higher", "larger"), ("lower", "smaller")) if by[v]]
+    return (text + " Ticket minus control, resolved in at least one layer: " + "; ".join(parts) + "; not resolved in "
             f"{list(ticket_vs.values()).count('unresolved')} of {len(ticket_vs)} control-layer pairs.")
 
 
 def larger_weights_claim(rows: Sequence[Mapping], r: int) -> Claim:
-    """The review's remark, tested on non-tickets: every sparse control ends with larger weights
+    """The scaling argument's remark, tested on non-tickets: every sparse control ends with larger weights
     than the dense network (holds), some end smaller (fails), else unresolved."""
     vs_dense, _ = _verdicts(rows, r)
     values = list(vs_dense.values())
     here = f"larger in {values.count('higher')}/{len(values)} control-layer pairs, smaller in {values.count('lower')}"
-    return Claim("review", "Sparse networks, not only tickets, end training with larger weights than the dense network",
+    return Claim("scaling argument", "Sparse networks, not only tickets, end training with larger weights than the dense network",
                  here, _overall(values))
 
 

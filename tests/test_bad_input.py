@@ -1,4 +1,4 @@
-"""Bad input is refused at once, by name, before any work and before anything is written (issue 9, items 3-6).
+"""Bad input is refused at once, by name, before any work and before anything is written.
 
 Two tables: command lines that must exit 2 with one error line naming the bad value (no
 traceback, nothing written under ``--out``), and API calls that must raise ``ValueError`` or
@@ -185,7 +185,7 @@ def test_bad_command_line_exits_2_with_one_line_and_writes_nothing(tmp_path, cap
 
 
 def test_read_only_out_holding_a_complete_store_is_refused_before_any_work(tmp_path, capsys, no_download):
-    """Issue item 4: with a complete store, a read-only --out used to fail only at the final write."""
+    """with a complete store, a read-only --out used to fail only at the final write."""
     data, out = tmp_path / "data", tmp_path / "out"
     write_fake_mnist(data)
     argv = ["imp", *TINY, "--strategies", "original", "--data", "mnist", "--data-dir", str(data), "--out", str(out)]
@@ -213,7 +213,7 @@ def _bad_label_data(folder: Path, file: str = "train-labels-idx1-ubyte", label: 
 
 @pytest.mark.parametrize("file", ["train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"])
 def test_labels_outside_0_9_exit_2_before_training(tmp_path, capsys, no_download, file):
-    """Issue item 4: IDX labels outside 0-9 were an IndexError deep in the training loop."""
+    """IDX labels outside 0-9 were an IndexError deep in the training loop."""
     data = _bad_label_data(tmp_path / "data", file)
     out = tmp_path / "out"
     code, stdout, stderr = _cli(["imp", *TINY, "--data", "mnist", "--data-dir", str(data), "--out", str(out)], capsys)
@@ -342,7 +342,7 @@ def test_bad_api_input_is_refused_by_name(tmp_path, call, error, pattern):
 
 
 def test_load_state_dict_zeroes_weights_under_mask_zero():
-    """Issue item 6: ``load_state_dict`` kept non-zero weights where the mask was 0."""
+    """``load_state_dict`` kept non-zero weights where the mask was 0."""
     generator = torch.Generator().manual_seed(1)
     state = {k: v.clone() for k, v in LeNet300100(seed=0).state_dict().items()}
     masks = {name: torch.rand(shape, generator=generator) > 0.3 for name, shape in LAYER_SHAPES.items()}

@@ -1,4 +1,4 @@
-"""Real processes on one results folder: concurrent identical runs, and Ctrl-C (issue 9).
+"""Real processes on one results folder: concurrent identical runs, and Ctrl-C.
 
 Two ``python -m lth_helpers imp`` processes started together on the same ``--out`` must both
 succeed and leave a store that reads back cleanly, with exactly a single run's numbers. A run

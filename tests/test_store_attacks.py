@@ -1,4 +1,4 @@
-"""Attacks on the results store (issue 9, items 1-3): every one is caught, warned about, and repaired.
+"""Attacks on the results store: every one is caught, warned about, and repaired.
 
 Each attack is performed on a copy of one tiny IMP store (strategies original, reinit and
 random_mask, 2 seeds, 2 rounds), which is then run again. The re-run must warn with a
@@ -108,12 +108,12 @@ def _copy_entry(source: tuple[Path, Path], target: tuple[Path, Path]) -> None:
 
 
 def attack_copy_seed(directory: Path) -> None:
-    """Issue item 1: seed 0's dense network copied over seed 1's."""
+    """seed 0's dense network copied over seed 1's."""
     _copy_entry(_entry(directory, 0, 0, "original"), _entry(directory, 1, 0, "original"))
 
 
 def attack_copy_strategy(directory: Path) -> None:
-    """Issue item 1: reinit copied over random_mask in the same round."""
+    """reinit copied over random_mask in the same round."""
     _copy_entry(_entry(directory, 0, 1, "reinit"), _entry(directory, 0, 1, "random_mask"))
 
 
@@ -131,7 +131,7 @@ def _flip_first_decimal(number: float) -> tuple[str, str]:
 
 
 def attack_flip_record_digit(directory: Path) -> None:
-    """Issue item 2: one digit of ``test_acc_at_early_stop`` changed; still valid JSON."""
+    """one digit of ``test_acc_at_early_stop`` changed; still valid JSON."""
     _, json_path = _entry(directory, 1, 1, "original")
     text = json_path.read_text()
     value = json.loads(text)["record"]["test_acc_at_early_stop"]
@@ -152,7 +152,7 @@ def attack_flip_curve_digit(directory: Path) -> None:
 
 
 def attack_json_without_record(directory: Path) -> None:
-    """Issue item 4: a JSON lacking ``record`` (was a KeyError that blocked resuming)."""
+    """a JSON lacking ``record`` (was a KeyError that blocked resuming)."""
     _, json_path = _entry(directory, 0, 1, "reinit")
     meta = json.loads(json_path.read_text())
     del meta["record"]
@@ -252,7 +252,7 @@ class _OpenPayload:
 
 @pytest.mark.parametrize("container", ["raw-pickle", "torch-save"])
 def test_malicious_pickle_is_refused_and_recomputed(fresh, small_data, tmp_path, capfd, container):
-    """Issue item 4: a ``.pt`` whose unpickling would call code, with the JSON's sha256 and checksum
+    """a ``.pt`` whose unpickling would call code, with the JSON's sha256 and checksum
     recomputed to match, so that only ``weights_only=True`` stands between it and execution."""
     root, directory = _copy_store(fresh, tmp_path)
     pt_path, json_path = _entry(directory, 0, 1, "original")  # a ticket: its weights are pruned next round
@@ -289,7 +289,7 @@ def _dead_pid() -> int:
 
 
 def test_stale_temporaries_are_removed_and_live_ones_kept(fresh, small_data, tmp_path):
-    """Issue item 8: a killed run's 0-byte ``.tmp`` files are cleaned when the store opens; a
+    """a killed run's 0-byte ``.tmp`` files are cleaned when the store opens; a
     running process's (this one's, or another live one's) are left alone."""
     root, directory = _copy_store(fresh, tmp_path)
     dead = _dead_pid()
@@ -333,7 +333,7 @@ def test_fingerprint_covers_every_image_and_label(small_data):
 
 
 def test_noise_images_with_the_same_labels_are_not_reused(fresh, small_data, tmp_path):
-    """Issue item 3: the images are in the key, not just the labels and the source's name."""
+    """the images are in the key, not just the labels and the source's name."""
     root, _ = _copy_store(fresh, tmp_path)
     generator = torch.Generator().manual_seed(0)
     noise = _with_images(small_data, **{split: torch.randn(getattr(small_data, split).shape, generator=generator)
@@ -354,7 +354,7 @@ def test_noise_images_with_the_same_labels_are_not_reused(fresh, small_data, tmp
 
 
 def test_ticket_chain_does_not_depend_on_the_controls(fresh, small_data, tmp_path):
-    """Issue item 3: ``original`` alone, then the three strategies on the same results folder,
+    """``original`` alone, then the three strategies on the same results folder,
     gives exactly the numbers of a fresh three-strategy run."""
     root = tmp_path / "runs"
     alone = _run(root, small_data, strategies="original")

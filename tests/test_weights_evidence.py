@@ -105,6 +105,8 @@ def test_larger_weights_fails_and_unresolved():
     split = W.larger_weights_sentence(scale_rows([2.0, 2.1, 2.2], [3.0, 3.1, 3.2], [1.5, 1.6, 1.7]), 15, "3.6%")
     assert "larger than random sparse network; smaller than random reinit" in split
     assert "**tickets more than controls**" not in split
+    reversed_ = W.larger_weights_sentence(scale_rows([2.0, 2.1, 2.2], [3.0, 3.1, 3.2]), 15, "3.6%")
+    assert "**controls more than tickets**" in reversed_ and "**sparse networks in general" in reversed_
 
 
 def test_scale_table_has_every_network_and_the_paired_difference():

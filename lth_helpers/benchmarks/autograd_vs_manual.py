@@ -1,7 +1,7 @@
 """Is the population's hand-written backward worth keeping? Autograd over the same stacked tensors, timed.
 
 :meth:`lth_helpers.population.LeNetPopulation._step` writes the backward pass out by hand. The
-rule (issue 8, item 6) is that it stays only if autograd, given *the same* stacked tensors and
+rule is that it stays only if autograd, given *the same* stacked tensors and
 the same operations, is more than 10% slower. This module builds that rival and times both:
 
 * the same forward: one wide ``addmm`` for the first layer of all K members, ``baddbmm`` for

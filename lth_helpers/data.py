@@ -69,7 +69,7 @@ _FILES = {
 
 
 class MNISTNotFoundError(FileNotFoundError):
-    """Raised when a data directory holds no readable MNIST and no fallback is allowed."""
+    """Raised when full MNIST cannot be read or downloaded, or a packaged file is damaged."""
 
 
 @dataclass

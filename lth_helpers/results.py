@@ -34,8 +34,8 @@ from .strategies import ONE_SHOT, STRATEGIES, member_start
 
 __all__ = [
     "Record", "RunConfig", "IMPResult", "Source", "METRICS", "CURVE_METRICS", "ALL_STRATEGIES",
-    "check_metric", "records_of", "Series", "summarize_records", "stats_at", "closest_round", "Curve", "mean_curve",
-    "round_curve",
+    "check_metric", "records_of", "Series", "summarize_records", "summary_rows", "stats_at", "closest_round",
+    "Curve", "mean_curve", "round_curve",
 ]
 
 
@@ -128,19 +128,8 @@ class IMPResult:
         return {name: weights[name] * masks[name].float() for name in LAYER_NAMES}
 
     def summary(self) -> list[dict]:
-        """One row per (strategy, round): ``density``, ``n`` seeds, and per metric the mean with
-        ``_min`` and ``_max`` over seeds, for the early-stopping iteration and the two test accuracies."""
-        keys = ("early_stop_iteration", "test_acc_at_early_stop", "final_test_acc")
-        series = {key: summarize_records(self, key, include_dense=False) for key in keys}
-        rows = []
-        for strategy, first in series[keys[0]].items():
-            for i, round_ in enumerate(first.rounds):
-                row = {"strategy": strategy, "round": round_, "density": first.density[i], "n": first.n[i]}
-                for key in keys:
-                    s = series[key][strategy]
-                    row[key], row[key + "_min"], row[key + "_max"] = s.mean[i], s.low[i], s.high[i]
-                rows.append(row)
-        return rows
+        """:func:`summary_rows` of this run's records."""
+        return summary_rows(self)
 
     def format_table(self) -> str:
         """The summary as a plain-text table (what the command line prints)."""
@@ -232,6 +221,22 @@ def summarize_records(source: Source, metric: str = "test_acc_at_early_stop", st
                                mean=tuple(sum(v) / len(v) for v in values), low=tuple(min(v) for v in values),
                                high=tuple(max(v) for v in values), n=tuple(len(v) for v in values))
     return out
+
+
+def summary_rows(source: Source) -> list[dict]:
+    """One row per (strategy, round): ``density``, ``n`` seeds, and per metric the mean with
+    ``_min`` and ``_max`` over seeds, for the early-stopping iteration and the two test accuracies."""
+    keys = ("early_stop_iteration", "test_acc_at_early_stop", "final_test_acc")
+    series = {key: summarize_records(source, key, include_dense=False) for key in keys}
+    rows = []
+    for strategy, first in series[keys[0]].items():
+        for i, round_ in enumerate(first.rounds):
+            row = {"strategy": strategy, "round": round_, "density": first.density[i], "n": first.n[i]}
+            for key in keys:
+                s = series[key][strategy]
+                row[key], row[key + "_min"], row[key + "_max"] = s.mean[i], s.low[i], s.high[i]
+            rows.append(row)
+    return rows
 
 
 def stats_at(source: Source, strategy: str, round_: int, metric: str = "test_acc_at_early_stop") -> dict:

@@ -34,7 +34,7 @@ from lth_helpers.plots import scaling as ps  # noqa: E402
 from lth_helpers.plots import weights as pw  # noqa: E402
 from lth_helpers.plots.style import DENSE_REFERENCE_LABEL, TIE_TEXT, ZERO_SPREAD_LABEL  # noqa: E402
 from lth_helpers.pruning import expected_density  # noqa: E402
-from lth_helpers.results import summarize_records  # noqa: E402
+from lth_helpers.results import summarize_records, summary_rows  # noqa: E402
 
 SHAPES = {"fc1": (300, 784), "fc2": (100, 300), "fc3": (10, 100)}
 STRATEGIES = ("original", "reinit", "fan_corrected", "random_mask")
@@ -119,21 +119,6 @@ class FakeRetraining:
 def survival_rows(shift: float) -> list[dict]:
     return [{"layer": name, "criterion": c, "auc": 0.5 + 0.1 * i + shift, "precision": 0.5, "chance": 0.2}
             for name in SHAPES for i, c in enumerate(("final magnitude", "magnitude increase", "movement"))]
-
-
-def summary_rows(records: list[dict]) -> list[dict]:
-    """What IMPResult.summary() returns, from the fake records."""
-    keys = ("early_stop_iteration", "test_acc_at_early_stop", "final_test_acc")
-    series = {key: summarize_records(records, key, include_dense=False) for key in keys}
-    rows = []
-    for strategy, first in series[keys[0]].items():
-        for i, round_ in enumerate(first.rounds):
-            row = {"strategy": strategy, "round": round_, "density": first.density[i], "n": first.n[i]}
-            for key in keys:
-                s = series[key][strategy]
-                row[key], row[key + "_min"], row[key + "_max"] = s.mean[i], s.low[i], s.high[i]
-            rows.append(row)
-    return rows
 
 
 # --------------------------------------------------------------------------------- helpers

@@ -145,5 +145,5 @@ def test_labelled_and_verdict_list_name_where_a_claim_was_checked():
     claim = W.larger_weights_claim(scale_rows([2.0] * 3, [1.5] * 3), 15)
     assert W.labelled(claim, "3.6% ticket").here.startswith("3.6% ticket: larger in 6/6 control-layer pairs")
     assert W.verdict_list([("3.6% ticket", claim)]) == (
-        "* Sparse networks, not only tickets, end training with larger weights than the dense network (review), "
+        "* Sparse networks, not only tickets, end training with larger weights than the dense network (scaling argument), "
         "3.6% ticket: **holds**")

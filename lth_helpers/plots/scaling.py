@@ -81,7 +81,8 @@ def plot_scale_vs_density(rows: Sequence[Mapping], columns: Mapping[str, str] | 
               "subnet_ratio": dict(color=STRATEGY_COLORS["fan_corrected"], marker="s", lw=2.5, alpha=0.6),
               "uniform_ratio": dict(color="black", ls="--"),
               "reinit_ratio": dict(color=STRATEGY_COLORS["reinit"], marker="^"),
-              "fan_corrected_ratio": dict(color=STRATEGY_COLORS["fan_corrected"], marker="v", ls=":")}
+              "fan_corrected_ratio": dict(color=STRATEGY_COLORS["fan_corrected"], marker="v", ls=":"),
+              "ticket_scale_ratio": dict(color=STRATEGY_COLORS["ticket_scale"], marker="D", ls="-.")}
     fallback = [dict(color=c) for c in ("#8c564b", "#e377c2", "#bcbd22")]
     layers = [n for n in LAYER_NAMES if any(r["layer"] == n for r in rows)]
     if not layers:

@@ -15,6 +15,7 @@ import torch
 from lth_helpers import stages as stages_module
 from lth_helpers.data import MNISTData, load_mnist, write_idx
 from lth_helpers.imp import make_config, run_imp
+from lth_helpers.models import LAYER_NAMES
 
 torch.set_num_threads(1)
 
@@ -141,3 +142,15 @@ def imp_run(tmp_path_factory, small_data):
         result = run_imp(tiny_config(), small_data, tmp_path_factory.mktemp("imp_run"),
                          progress=False, device="cpu", verbose=False)
     return result, spy
+
+
+def assert_same_results(a, b) -> None:
+    """Bitwise: the same records, learning curves, masks and trained weights."""
+    assert a.records == b.records
+    assert a.histories == b.histories
+    for seed in a.config.seeds:
+        for round_ in range(a.config.rounds + 1):
+            for name in LAYER_NAMES:
+                assert torch.equal(a.final_weights(seed, round_)[name], b.final_weights(seed, round_)[name])
+                for strategy in a.config.strategies if round_ else ("original",):
+                    assert torch.equal(a.masks(seed, round_, strategy)[name], b.masks(seed, round_, strategy)[name])

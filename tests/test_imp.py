@@ -18,7 +18,7 @@ from lth_helpers.models import LAYER_NAMES, LAYER_SHAPES
 from lth_helpers.pruning import PAPER_RATES, expected_density, layerwise_magnitude_masks, one_shot_rates
 from lth_helpers.store import CorruptResultWarning
 
-from conftest import tiny_config
+from conftest import assert_same_results, tiny_config
 
 TOTALS = {name: out * inp for name, (out, inp) in LAYER_SHAPES.items()}
 REQUIRED_KEYS = {"strategy", "seed", "round", "density", "layer_density", "early_stop_iteration",
@@ -31,18 +31,6 @@ def _start(spy, round_: int, strategy: str, result: IMPResult) -> dict[str, torc
         return spy.calls[max(0, 2 * round_ - 1)][0]  # the ticket is trained alone
     controls = [r["strategy"] for r in result.select(seed=0, round_=round_) if r["strategy"] != "original"]
     return spy.calls[2 * round_][controls.index(strategy)]
-
-
-def _assert_same_results(a: IMPResult, b: IMPResult) -> None:
-    """Bitwise: the same records, learning curves, masks and trained weights."""
-    assert a.records == b.records
-    assert a.histories == b.histories
-    for seed in a.config.seeds:
-        for round_ in range(a.config.rounds + 1):
-            for name in LAYER_NAMES:
-                assert torch.equal(a.final_weights(seed, round_)[name], b.final_weights(seed, round_)[name])
-                for strategy in a.config.strategies if round_ else ("original",):
-                    assert torch.equal(a.masks(seed, round_, strategy)[name], b.masks(seed, round_, strategy)[name])
 
 
 # --------------------------------------------------------------------------------- records
@@ -231,7 +219,7 @@ def test_same_seed_same_numbers_bitwise(imp_run, small_data, tmp_path):
     second = run_imp(tiny_config(), small_data, tmp_path / "again", progress=False, device="cpu", verbose=False)
     assert second.store.directory != first.store.directory
     assert second.computed == first.computed
-    _assert_same_results(first, second)
+    assert_same_results(first, second)
 
 
 def test_rerun_reuses_everything(imp_run, small_data, tmp_path):
@@ -240,7 +228,7 @@ def test_rerun_reuses_everything(imp_run, small_data, tmp_path):
     shutil.copytree(result.store.directory.parent, copy)
     again = run_imp(tiny_config(), small_data, copy, progress=False, device="cpu", verbose=False)
     assert (again.computed, again.reused) == (0, 1 + 2 * len(STRATEGIES))
-    _assert_same_results(result, again)
+    assert_same_results(result, again)
 
 
 def test_interrupted_run_resumes_to_the_same_numbers(imp_run, small_data, tmp_path, monkeypatch, capsys):
@@ -262,7 +250,7 @@ def test_interrupted_run_resumes_to_the_same_numbers(imp_run, small_data, tmp_pa
 
     resumed = run_imp(tiny_config(), small_data, tmp_path, progress=False, device="cpu", verbose=False)
     assert (resumed.computed, resumed.reused) == (2 * len(STRATEGIES), 1)  # round 0 was saved before the interruption
-    _assert_same_results(uninterrupted, resumed)
+    assert_same_results(uninterrupted, resumed)
 
 
 def test_interruption_between_saves_resumes_to_the_same_numbers(imp_run, small_data, tmp_path, monkeypatch):
@@ -286,7 +274,7 @@ def test_interruption_between_saves_resumes_to_the_same_numbers(imp_run, small_d
 
     resumed = run_imp(tiny_config(), small_data, tmp_path, progress=False, device="cpu", verbose=False)
     assert (resumed.computed, resumed.reused) == (len(STRATEGIES) - 1, len(STRATEGIES) + 2)
-    _assert_same_results(uninterrupted, resumed)
+    assert_same_results(uninterrupted, resumed)
 
 
 @pytest.mark.parametrize("damage", ["truncate_pt", "garble_json"])
@@ -307,7 +295,7 @@ def test_damaged_result_is_detected_and_recomputed(imp_run, small_data, tmp_path
     # Only the damaged entry is retrained, and bit for bit as before: the checksums chaining
     # the later rounds to it still match, so they are reused.
     assert (again.computed, again.reused) == (1, 2 * len(STRATEGIES))
-    _assert_same_results(result, again)
+    assert_same_results(result, again)
     # The repaired entry reads back cleanly.
     assert json.loads(js.read_text())["record"] == result.select(strategy=strategy, round_=round_)[0]
 

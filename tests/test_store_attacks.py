@@ -26,10 +26,9 @@ import torch
 from lth_helpers import imp as imp_module
 from lth_helpers.data import MNISTData
 from lth_helpers.imp import run_imp
-from lth_helpers.models import LAYER_NAMES
 from lth_helpers.store import CorruptResultWarning, content_checksum
 
-from conftest import tiny_config
+from conftest import assert_same_results, tiny_config
 
 STRATEGIES = "original,reinit,random_mask"
 N_ENTRIES = 2 * (1 + 2 * 3)  # 2 seeds x (dense network + 2 rounds x 3 strategies) = 14
@@ -65,18 +64,6 @@ def _entry(directory: Path, seed: int, round_: int, strategy: str) -> tuple[Path
 
 def _store_files(directory: Path) -> dict[str, bytes]:
     return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
-
-
-def _assert_same_results(a, b) -> None:
-    """Bitwise: the same records, learning curves, masks and trained weights."""
-    assert a.records == b.records
-    assert a.histories == b.histories
-    for seed in a.config.seeds:
-        for round_ in range(a.config.rounds + 1):
-            for name in LAYER_NAMES:
-                assert torch.equal(a.final_weights(seed, round_)[name], b.final_weights(seed, round_)[name])
-                for strategy in a.config.strategies if round_ else ("original",):
-                    assert torch.equal(a.masks(seed, round_, strategy)[name], b.masks(seed, round_, strategy)[name])
 
 
 def _assert_same_store(fresh, directory: Path) -> None:
@@ -214,7 +201,7 @@ def test_attack_is_warned_about_and_recomputed_to_the_true_numbers(fresh, small_
     # Only the attacked network is retrained: its repair has the same checksum as the original
     # entry, so the rounds computed from it still match and are reused.
     assert (again.computed, again.reused) == (1, N_ENTRIES - 1)
-    _assert_same_results(fresh, again)
+    assert_same_results(fresh, again)
     _assert_same_store(fresh, directory)
     # And a third run finds nothing to complain about.
     with warnings.catch_warnings():
@@ -229,7 +216,7 @@ def test_forged_identity_is_not_reused(fresh, small_data, tmp_path):
     attack_identity_rewritten(directory)
     again = _run(root, small_data)
     assert (again.computed, again.reused) == (1, N_ENTRIES - 1)
-    _assert_same_results(fresh, again)
+    assert_same_results(fresh, again)
     _assert_same_store(fresh, directory)
 
 
@@ -271,7 +258,7 @@ def test_malicious_pickle_is_refused_and_recomputed(fresh, small_data, tmp_path,
     assert "pwned" not in out + err
     assert not marker.exists()
     assert (again.computed, again.reused) == (1, N_ENTRIES - 1)
-    _assert_same_results(fresh, again)
+    assert_same_results(fresh, again)
     _assert_same_store(fresh, directory)
 
 
@@ -305,7 +292,7 @@ def test_stale_temporaries_are_removed_and_live_ones_kept(fresh, small_data, tmp
     assert [p.name for p in stale if p.exists()] == []
     assert [p.name for p in live if not p.exists()] == []
     assert (again.computed, again.reused) == (0, N_ENTRIES)
-    _assert_same_results(fresh, again)
+    assert_same_results(fresh, again)
     for path in live:
         path.unlink()
     _assert_same_store(fresh, directory)
@@ -350,7 +337,7 @@ def test_noise_images_with_the_same_labels_are_not_reused(fresh, small_data, tmp
     # The genuine digits' entries are still there, untouched, and reused.
     again = _run(root, small_data)
     assert (again.computed, again.reused) == (0, N_ENTRIES)
-    _assert_same_results(fresh, again)
+    assert_same_results(fresh, again)
 
 
 def test_ticket_chain_does_not_depend_on_the_controls(fresh, small_data, tmp_path):
@@ -364,7 +351,7 @@ def test_ticket_chain_does_not_depend_on_the_controls(fresh, small_data, tmp_pat
         warnings.simplefilter("error", CorruptResultWarning)
         joined = _run(root, small_data)
     assert (joined.computed, joined.reused) == (2 * 2 * 2, 2 * 3)  # the controls trained, the tickets reused
-    _assert_same_results(fresh, joined)
+    assert_same_results(fresh, joined)
     _assert_same_store(fresh, root / fresh.store.key)
 
 

@@ -1,6 +1,8 @@
 """The command line: run IMP headless, or benchmark the training loop.
 
     python -m lth_helpers imp --size quick --strategies original,reinit,random_mask --seeds 2 --out results/quick
+    python -m lth_helpers imp --size quick --strategies original,same_sign_reinit,noisy_0.5 \
+        --one-shot 1,2 --mask-criteria magnitude_increase,random --out results/contents
     python -m lth_helpers merge job0 job1 --out merged
     python -m lth_helpers bench [--json] [--full]
 
@@ -21,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from .sizes import SIZES
-from .strategies import STRATEGIES
+from .strategies import KNOWN
 
 __all__ = ["main", "build_parser", "parse_seeds"]
 
@@ -60,7 +62,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows an option's default, except where there is none to show (None, an empty list, a flag)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, [], False, argparse.SUPPRESS) or "default:" in (action.help or ""):
+        if action.default in (None, [], False, "", argparse.SUPPRESS) or "default:" in (action.help or ""):
             return action.help or ""
         return super()._get_help_string(action)
 
@@ -80,7 +82,7 @@ def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser
     imp = commands.add_parser("imp", help="run iterative magnitude pruning with controls", formatter_class=defaults)
     imp.add_argument("--size", default="standard", help=f"the training schedule: {', '.join(SIZES)}")
     imp.add_argument("--strategies", default="original,reinit,random_mask",
-                     help=f"comma-separated, any of: {', '.join(STRATEGIES)}")
+                     help=f"comma-separated, any of: {', '.join(KNOWN)} (noisy_<s> for any s > 0)")
     seeds = imp.add_mutually_exclusive_group()
     seeds.add_argument("--seeds", type=parse_seeds, default=1,
                        help="a count N (seeds 0..N-1) or a comma-separated list of seeds, e.g. 3,4")
@@ -92,6 +94,9 @@ def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser
                      help="evaluate every N iterations (default: from --size)")
     imp.add_argument("--one-shot", type=parse_rounds, default=[],
                      help="also run one-shot pruning to these IMP rounds, e.g. 3,7,15")
+    imp.add_argument("--mask-criteria", default="",
+                     help="also train one-shot tickets whose mask keeps the weights by these criteria, at the "
+                          "--one-shot rounds: any of large_final, magnitude_increase, movement, large_init, random")
     imp.add_argument("--out", default="results/cli", help="output folder")
     imp.add_argument("--data", default="offline", choices=("offline", "mnist"),
                      help="offline: 15,000 genuine digits shipped with the package (no network); "
@@ -149,15 +154,20 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
 
     from .data import load_mnist
     from .imp import check_one_shot_rounds, make_config, resolve_device, run_imp, run_one_shot
+    from .mask_criteria import check_criteria, run_mask_criteria
 
     overrides = {k: v for k, v in (("rounds", args.rounds), ("iterations", args.iterations),
                                    ("eval_every", args.eval_every)) if v is not None}
     seeds = args.seed_range if args.seed_range is not None else args.seeds
     config = make_config(args.size, args.strategies, seeds, **overrides)
     one_shot = check_one_shot_rounds(args.one_shot) if args.one_shot else []
+    criteria = check_criteria(args.mask_criteria) if args.mask_criteria else []
+    if criteria and not one_shot:
+        raise ValueError("--mask-criteria needs --one-shot ROUNDS: the densities the masks prune to")
     device = resolve_device(args.device)
     out = Path(args.out)
-    config_json = json.dumps(dict(asdict(config), one_shot=one_shot, data=args.data), indent=1)
+    extras = {"mask_criteria": criteria} if criteria else {}  # absent by default: older --out folders still match
+    config_json = json.dumps(dict(asdict(config), one_shot=one_shot, data=args.data, **extras), indent=1)
     _check_out(out, config_json)
     progress_note[0] = f"finished trainings are saved in {out / 'runs'}; run the same command again to resume"
 
@@ -169,6 +179,9 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
     if one_shot:
         extra = run_one_shot(config, one_shot, data, out / "runs", progress=progress, device=device)
         result.records = list(result.records) + [r for r in extra.records if r["strategy"] == "one_shot"]
+    if criteria:
+        extra = run_mask_criteria(config, one_shot, criteria, data, out / "runs", progress=progress, device=device)
+        result.records = list(result.records) + [r for r in extra.records if r["strategy"].startswith("mask_")]
     path = result.to_json(out / "results.json")
     (out / "config.json").write_text(config_json)
     print()

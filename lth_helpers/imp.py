@@ -30,7 +30,7 @@ from .results import IMPResult
 from .sizes import get_size
 from .stages import Stages
 from .store import Entry, ResultStore, experiment_key
-from .strategies import CONTROLS, ONE_SHOT, STRATEGIES, derive_seed, member_start, theta0_for
+from .strategies import CONTROLS, ONE_SHOT, STRATEGIES, check_strategies, derive_seed, member_start, theta0_for
 from .training import TrainConfig, progress_bar
 
 __all__ = [
@@ -61,7 +61,8 @@ class IMPConfig:
 
     Attributes:
         size: ``quick``, ``standard`` or ``paper`` (see :mod:`lth_helpers.sizes`).
-        strategies: which of :data:`STRATEGIES` to train; ``original`` is always included.
+        strategies: which of :data:`STRATEGIES` (and the opt-in ticket-content strategies) to
+            train; ``original`` is always included.
         seeds: seeds of independent runs (each its own theta_0, masks and minibatch order).
         iterations, eval_every, rounds: the schedule (defaults from ``size``).
         hidden_rate, output_rate: fraction of the remaining weights pruned per round.
@@ -125,16 +126,12 @@ def make_config(size: str = "standard", strategies: str | Sequence[str] = ("orig
     prune rates outside [0, 1) and non-positive or non-finite schedule numbers.
     """
     preset = get_size(size)
-    if isinstance(strategies, str):
-        strategies = [s.strip() for s in strategies.split(",") if s.strip()]
-    unknown = [s for s in strategies if s not in STRATEGIES]
-    if unknown:
-        raise ValueError(f"unknown strategy {unknown[0]!r}: expected one of {', '.join(STRATEGIES)}")
+    strategies = check_strategies(strategies)
     bad = set(overrides) - set(IMPConfig.__dataclass_fields__) - {"size", "strategies", "seeds"}
     if bad:
         raise TypeError(f"make_config got unknown setting(s) {sorted(bad)}")
     fields = {
-        "size": preset.name, "strategies": tuple(s for s in STRATEGIES if s == "original" or s in strategies),
+        "size": preset.name, "strategies": strategies,
         "seeds": _as_seeds(preset.seeds if seeds is None else seeds),
         "iterations": preset.iterations, "eval_every": preset.eval_every, "rounds": preset.rounds,
         "test_every": preset.test_every, **overrides,
@@ -203,7 +200,10 @@ def run_imp(config: IMPConfig, data: MNISTData | None = None, results_dir: str |
     data = data if data is not None else load_mnist()
     stages = open_experiment(config, data, results_dir, device, use_population, progress)
     result = IMPResult(config=config, data_source=data.source, store=stages.store)
-    controls = [s for s in CONTROLS if s in config.strategies]
+    # Two fixed groups beside the ticket: the paper's controls, and the opt-in ticket-content
+    # strategies (so asking for the latter never changes the former's numbers).
+    groups = [g for g in ([s for s in CONTROLS if s in config.strategies],
+                          [s for s in config.strategies if s not in STRATEGIES]) if g]
     try:
         with progress_bar(len(config.seeds) * (config.rounds + 1), "IMP rounds", progress, unit="round") as bar:
             for seed in config.seeds:
@@ -216,8 +216,8 @@ def run_imp(config: IMPConfig, data: MNISTData | None = None, results_dir: str |
                                         keep_final=True)
                     _collect(result, ticket)
                     # Train the controls on the same mask and the same minibatches.
-                    if round_ > 0 and controls:
-                        _collect(result, stages.run(seed, [(round_, s) for s in controls], {round_: masks},
+                    for group in groups if round_ > 0 else []:
+                        _collect(result, stages.run(seed, [(round_, s) for s in group], {round_: masks},
                                                     theta0, parent, batches, keep_final=True))
                     # Prune p% of each layer's remaining weights by magnitude; reset happens next round.
                     final = stages.store.tensors(seed, round_, "original")["final"]

@@ -30,10 +30,10 @@ from .history import History
 from .models import LAYER_NAMES
 from .pruning import PAPER_RATES, expected_density
 from .store import ResultStore, atomic_write_text
-from .strategies import ONE_SHOT, STRATEGIES, member_start
+from .strategies import KNOWN, ONE_SHOT, STRATEGIES, member_start
 
 __all__ = [
-    "Record", "RunConfig", "IMPResult", "Source", "METRICS", "CURVE_METRICS", "ALL_STRATEGIES",
+    "Record", "RunConfig", "IMPResult", "Source", "METRICS", "CURVE_METRICS", "ALL_STRATEGIES", "strategies_present",
     "check_metric", "records_of", "Series", "summarize_records", "summary_rows", "stats_at", "closest_round",
     "Curve", "mean_curve", "round_curve",
 ]
@@ -71,7 +71,7 @@ METRICS: tuple[str, ...] = ("early_stop_iteration", "test_acc_at_early_stop", "v
 #: Learning-curve entries of a History.
 CURVE_METRICS: tuple[str, ...] = ("test_acc", "val_acc", "val_loss", "test_loss", "train_loss")
 #: Every strategy a record may carry, in the order tables and legends list them.
-ALL_STRATEGIES: tuple[str, ...] = STRATEGIES + (ONE_SHOT,)
+ALL_STRATEGIES: tuple[str, ...] = STRATEGIES + (ONE_SHOT,) + KNOWN[len(STRATEGIES):]
 
 
 def check_metric(metric: str, choices: Sequence[str] = METRICS) -> None:
@@ -124,7 +124,10 @@ class IMPResult:
 
     def initial_weights(self, seed: int, round_: int, strategy: str = "original") -> dict[str, torch.Tensor]:
         """The weights a network started from, pruned ones zero (regenerated exactly for the controls)."""
-        weights, masks = member_start(strategy, seed, round_, self.masks(seed, round_), self.theta0(seed))
+        # One-shot masks (any criterion) are their own; every other strategy starts from the ticket's.
+        own = strategy == ONE_SHOT or strategy.startswith("mask_")
+        weights, masks = member_start(strategy, seed, round_, self.masks(seed, round_, strategy if own else "original"),
+                                      self.theta0(seed))
         return {name: weights[name] * masks[name].float() for name in LAYER_NAMES}
 
     def summary(self) -> list[dict]:
@@ -135,8 +138,7 @@ class IMPResult:
         """The summary as a plain-text table (what the command line prints)."""
         from .tables import summary_table  # tables builds on this module
 
-        present = [s for s in ALL_STRATEGIES if self.select(strategy=s)]
-        return summary_table(self, present, include_dense=False)
+        return summary_table(self, strategies_present(self.records), include_dense=False)
 
     def to_json(self, path: str | Path) -> Path:
         """Write the records (and the configuration, as ``config.json`` beside them); return the path."""
@@ -192,6 +194,13 @@ class Series:
                 "low": self.low[i], "high": self.high[i], "n": self.n[i]}
 
 
+def strategies_present(records: Sequence[Mapping]) -> list[str]:
+    """The strategies that ``records`` hold: the known ones in display order, then any other
+    (``noisy_<s>``, the mask criteria) in the order they first appear."""
+    names = list(dict.fromkeys(r["strategy"] for r in records))
+    return [s for s in ALL_STRATEGIES if s in names] + [s for s in names if s not in ALL_STRATEGIES]
+
+
 def summarize_records(source: Source, metric: str = "test_acc_at_early_stop", strategies: Sequence[str] | None = None,
                       include_dense: bool = True) -> dict[str, Series]:
     """Mean, min and max over seeds of ``metric`` per strategy and round: ``{strategy: Series}``.
@@ -202,7 +211,7 @@ def summarize_records(source: Source, metric: str = "test_acc_at_early_stop", st
     """
     check_metric(metric, METRICS)
     records = records_of(source)
-    present = [s for s in ALL_STRATEGIES if any(r["strategy"] == s for r in records)]
+    present = strategies_present(records)
     missing = [s for s in (strategies or ()) if s not in present]
     if missing:
         raise ValueError(f"no records for strategy {missing[0]!r}; strategies present: {', '.join(present) or 'none'}")

@@ -85,17 +85,19 @@ class Stages:
         self.computed = 0
         self.reused = 0
 
-    def run(self, seed: int, members: Sequence[tuple[int, str]], ticket_masks: Mapping[int, Masks],
+    def run(self, seed: int, members: Sequence[tuple[int, str]], ticket_masks: Mapping[object, Masks],
             theta0: Mapping[str, torch.Tensor], parent: str | None, batch_seed: int,
             keep_final: bool = False) -> dict[tuple[int, str], Entry]:
         """The entries of one group of networks, trained side by side (or reused).
 
         ``members`` lists ``(round, strategy)`` pairs; each starts as :func:`member_start` says,
-        from ``ticket_masks[round]``. All members see the minibatches of ``batch_seed``.
+        from ``ticket_masks[(round, strategy)]`` if given, else ``ticket_masks[round]``. All members see the minibatches of ``batch_seed``.
         ``keep_final`` saves the trained weights too (the ticket's are pruned next round).
         """
         group = [f"{strategy}@{round_}" for round_, strategy in members]
-        starts = [member_start(s, seed, r, ticket_masks[r], theta0) for r, s in members]
+        # A member's mask is keyed by its round, or by (round, strategy) when members of one round
+        # start from different masks (the mask criteria of lth_helpers.mask_criteria).
+        starts = [member_start(s, seed, r, ticket_masks.get((r, s), ticket_masks.get(r)), theta0) for r, s in members]
         found = {m: self._verified(self.store.load(seed, m[0], m[1], group, parent), start, theta0)
                  for m, start in zip(members, starts)}
         missing = [m for m in members if found[m] is None]

@@ -124,6 +124,11 @@ class ResultStore:
         if not settings_file.exists():
             atomic_write_text(settings_file, json.dumps(settings, indent=2, sort_keys=True))
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What every entry of this store was trained with (schedule, data fingerprint, trainer, device)."""
+        return json.loads((self.directory / "settings.json").read_text())
+
     def _paths(self, seed: int, round_: int, strategy: str) -> tuple[Path, Path]:
         folder = self.directory / f"seed_{seed}" / f"round_{round_:02d}"
         return folder / f"{strategy}.pt", folder / f"{strategy}.json"

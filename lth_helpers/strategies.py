@@ -15,6 +15,10 @@ weights (and, for ``random_mask``, the mask):
 * ``shuffled``: the ticket's own surviving theta_0 values, shuffled within each layer onto a
   random mask of the same per-layer density: the ticket's values without its structure.
 
+Opt-in, for notebook 6: the ticket-content strategies of :mod:`lth_helpers.ticket_contents`
+(``permuted``, ``same_sign_reinit``, ``same_sign_constant``, ``flipped_sign``, ``noisy_<s>``),
+which keep the ticket's mask and part of what its theta_0 values carry.
+
 Every random draw is derived from ``(strategy, seed, round)`` alone, so a control's start can
 be regenerated exactly for analysis without having been stored.
 """
@@ -22,17 +26,20 @@ be regenerated exactly for analysis without having been stored.
 from __future__ import annotations
 
 import hashlib
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import torch
 
 from .initialization import fan_corrected_weights, reinit_weights, shuffled_values, ticket_scale_weights
 from .models import LAYER_SHAPES, glorot_weights
 from .pruning import random_masks_like
+from .ticket_contents import CONTENTS, content_weights, is_content_strategy
 
 __all__ = [
     "STRATEGIES",
     "CONTROLS",
+    "CONTENTS",
+    "check_strategies",
     "ONE_SHOT",
     "derive_seed",
     "seeded_generator",
@@ -45,6 +52,8 @@ __all__ = [
 STRATEGIES: tuple[str, ...] = ("original", "reinit", "fan_corrected", "ticket_scale", "random_mask", "shuffled")
 #: The strategies trained beside the ticket on its mask (everything but ``original``).
 CONTROLS: tuple[str, ...] = STRATEGIES[1:]
+#: Every strategy a notebook or the command line may ask for, in display order.
+KNOWN: tuple[str, ...] = STRATEGIES + CONTENTS
 #: Records of one-shot pruning (dense network pruned once, reset to theta_0) carry this strategy.
 ONE_SHOT = "one_shot"
 
@@ -62,6 +71,19 @@ def seeded_generator(*parts: object) -> torch.Generator:
     return torch.Generator().manual_seed(derive_seed(*parts))
 
 
+def check_strategies(strategies: str | Iterable[str]) -> tuple[str, ...]:
+    """``strategies`` (a list, or one comma-separated string) in display order, ``original`` first
+    and always included; ``ValueError`` naming the first unknown one."""
+    if isinstance(strategies, str):
+        strategies = [s.strip() for s in strategies.split(",") if s.strip()]
+    strategies = list(strategies)
+    for name in strategies:
+        if not isinstance(name, str) or not (name in STRATEGIES or is_content_strategy(name)):
+            raise ValueError(f"unknown strategy {name!r}: expected one of {', '.join(KNOWN)} (or noisy_<s>, s > 0)")
+    extra = sorted({s for s in strategies if s not in KNOWN}, key=lambda s: float(s.split("_")[1]))
+    return tuple(s for s in KNOWN if s == "original" or s in strategies) + tuple(extra)
+
+
 def theta0_for(seed: int) -> Weights:
     """theta_0 of the run with this seed: Gaussian Glorot weights (the paper's initialization)."""
     return glorot_weights(seeded_generator("init", seed))
@@ -70,7 +92,9 @@ def theta0_for(seed: int) -> Weights:
 def member_start(strategy: str, seed: int, round_: int, ticket_masks: Mapping[str, torch.Tensor],
                  theta0: Weights) -> tuple[Weights, dict[str, torch.Tensor]]:
     """Initial ``(weights, masks)`` of one network, given the ticket's mask at that round."""
-    if strategy in ("original", ONE_SHOT):
+    if strategy in ("original", ONE_SHOT) or strategy.startswith("mask_"):
+        # The ticket, a one-shot ticket, or a one-shot mask of another criterion (lth_helpers.mask_criteria):
+        # the given mask on theta_0.
         return theta0, dict(ticket_masks)
     if strategy == "reinit":
         return reinit_weights(ticket_masks, seeded_generator("reinit", seed, round_)), dict(ticket_masks)
@@ -85,7 +109,9 @@ def member_start(strategy: str, seed: int, round_: int, ticket_masks: Mapping[st
         generator = seeded_generator("shuffled", seed, round_)
         new_masks = random_masks_like(ticket_masks, generator)
         return shuffled_values(ticket_masks, theta0, new_masks, generator), new_masks
-    raise ValueError(f"unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
+    if is_content_strategy(strategy):
+        return content_weights(strategy, ticket_masks, theta0, seeded_generator(strategy, seed, round_)), dict(ticket_masks)
+    raise ValueError(f"unknown strategy {strategy!r}: expected one of {', '.join(KNOWN)}")
 
 
 def start_state(weights: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -31,21 +31,26 @@ TOLERANCE = 0.005
 #: The densities notebook 6 reads its comparisons at (the paper's 21.1% and 3.6%, and 7.0% between).
 CHECKPOINTS: tuple[float, ...] = (0.211, 0.07, 0.036)
 CONTENT_NAMES = {
-    "original": "ticket", "reinit": "random reinit", "permuted": "values permuted in the mask",
-    "same_sign_reinit": "fresh magnitudes, theta_0 signs", "same_sign_constant": "constant magnitude, theta_0 signs",
-    "flipped_sign": "theta_0 magnitudes, random signs", "noisy_0.5": "theta_0 + 0.5 sigma noise",
-    "noisy_1": "theta_0 + 1 sigma noise", "noisy_2": "theta_0 + 2 sigma noise", "noisy_3": "theta_0 + 3 sigma noise",
-    "shuffled": "values shuffled onto a random mask", "ticket_scale": "ticket-scale reinit",
-    "ticket_mask": "ticket mask on theta_0", "ticket_mask_reinit": "ticket mask on fresh weights",
+    "original": "ticket", "reinit": "random reinit",
+    "permuted": "start with theta_0's values permuted in the mask",
+    "same_sign_reinit": "start with fresh magnitudes and theta_0's signs",
+    "same_sign_constant": "start with one constant magnitude and theta_0's signs",
+    "flipped_sign": "start with theta_0's magnitudes and random signs",
+    "noisy_0.5": "ticket with 0.5 sigma of noise", "noisy_1": "ticket with 1 sigma of noise",
+    "noisy_2": "ticket with 2 sigma of noise", "noisy_3": "ticket with 3 sigma of noise",
+    "shuffled": "ticket's values shuffled onto a random mask", "ticket_scale": "ticket-scale reinit",
+    "ticket_mask": "ticket's mask on theta_0", "ticket_mask_reinit": "ticket's mask on fresh weights",
     "random_mask": "random mask on theta_0", "large_final_same_sign": "'large final, same sign' mask on theta_0",
-    "one_shot": "large final (the paper's)", "mask_magnitude_increase": "magnitude increase",
-    "mask_movement": "movement", "mask_large_init": "large initial magnitude", "mask_random": "random",
+    "one_shot": "mask by large final magnitude (the paper's)", "mask_magnitude_increase": "mask by magnitude increase",
+    "mask_movement": "mask by movement", "mask_large_init": "mask by large initial magnitude",
+    "mask_random": "random one-shot mask",
 }
 
 
-def within(estimate: PairedEstimate, tolerance: float = TOLERANCE) -> str:
-    """HOLDS when the interval rules out a loss larger than ``tolerance``, FAILS when it rules out
-    anything smaller, UNRESOLVED otherwise."""
+def within(estimate: PairedEstimate, tolerance: float | None = None) -> str:
+    """HOLDS when the interval rules out a loss larger than ``tolerance`` (default: :data:`TOLERANCE`,
+    read when called), FAILS when it rules out anything smaller, UNRESOLVED otherwise."""
+    tolerance = TOLERANCE if tolerance is None else tolerance
     if estimate.low >= -tolerance:
         return HOLDS
     return FAILS if estimate.high < -tolerance else UNRESOLVED
@@ -174,7 +179,8 @@ def supermask_claims(rows: Source) -> list[Claim]:
 def criterion_beats(source: Source, better: str, worse: str, cite: str = "Zhou et al. Sec. 2") -> Claim:
     """``better`` criterion's one-shot tickets are more accurate than ``worse``'s at the checkpoints."""
     return _directional(source, better, worse, "higher", cite,
-                        f"Keeping '{CONTENT_NAMES[better]}' weights beats keeping '{CONTENT_NAMES[worse]}' ones")
+                        f"The one-shot {CONTENT_NAMES[better].replace('mask', 'ticket', 1)} is more accurate than the "
+                        f"{CONTENT_NAMES[worse].replace('mask', 'ticket', 1)}")
 
 
 def criteria_claims(source: Source) -> list[Claim]:

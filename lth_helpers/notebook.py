@@ -14,9 +14,11 @@ from pathlib import Path
 
 from .data import MNISTData, load_mnist
 from .imp import STRATEGIES, IMPConfig, make_config
+from .ticket_contents import CONTENTS
 from .sizes import Size, resolve_size
 
-__all__ = ["Setup", "setup", "shared_experiment", "on_colab", "peak_memory_mb"]
+__all__ = ["Setup", "setup", "shared_experiment", "contents_experiment", "shared_one_shot_rounds", "ONE_SHOT_ROUNDS",
+           "on_colab", "peak_memory_mb"]
 
 
 def on_colab() -> bool:
@@ -61,7 +63,22 @@ def setup(size: str = "standard", data: str = "offline", data_dir: str | os.Path
     return Setup(chosen, dataset, Path(results_dir))
 
 
+#: The IMP rounds the shared experiment's one-shot tickets match (51.3%, 21.1%, 6.9% and 3.6% of the weights).
+ONE_SHOT_ROUNDS: tuple[int, ...] = (3, 7, 12, 15)
+
+
+def shared_one_shot_rounds(config: IMPConfig) -> list[int]:
+    """The one-shot rounds of the shared experiment that ``config`` reaches (a short run: its last round)."""
+    return [n for n in ONE_SHOT_ROUNDS if n <= config.rounds] or [config.rounds]
+
+
 def shared_experiment(size: Size | str, seeds: int | None = None) -> IMPConfig:
     """The IMP experiment notebooks 2-5 share: every strategy, the size's seeds and schedule."""
     name = size.name if isinstance(size, Size) else size
     return make_config(name, STRATEGIES, seeds)
+
+
+def contents_experiment(size: Size | str, seeds: int | None = None) -> IMPConfig:
+    """Notebook 6's experiment: the shared one (reused from the store) plus every ticket-content strategy."""
+    name = size.name if isinstance(size, Size) else size
+    return make_config(name, STRATEGIES + CONTENTS, seeds)

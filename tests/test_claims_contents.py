@@ -56,3 +56,24 @@ def test_supermask_and_criteria_claims_read_their_own_records():
     assert verdicts == [HOLDS, HOLDS, HOLDS]
     criteria = run({"one_shot": 0.0, "mask_random": -0.05, "mask_large_init": 0.01, "mask_magnitude_increase": -0.001})
     assert [c.verdict for c in cc.criteria_claims(criteria)] == [HOLDS, FAILS, HOLDS]
+
+
+def test_scale_verdict_follows_the_intervals():
+    from lth_helpers.contents_evidence import scale_verdict
+
+    signs_win = run({"ticket_scale": -0.03, "same_sign_reinit": 0.0, "same_sign_constant": -0.001})
+    assert "travels with its signs, not its scale" in scale_verdict(signs_win)
+    scale_wins = run({"ticket_scale": 0.0, "same_sign_reinit": -0.03, "same_sign_constant": -0.03})
+    assert "supports the scale conjecture" in scale_verdict(scale_wins)
+    neither = run({"ticket_scale": -0.005, "same_sign_reinit": -0.005}, jitter=0.03)
+    assert "leave the question open" in scale_verdict(neither)
+
+
+def test_comparison_table_has_a_row_per_strategy_and_a_column_per_checkpoint():
+    from lth_helpers.contents_evidence import comparison_table, keeps_table
+
+    table = comparison_table(run({"permuted": -0.01, "flipped_sign": -0.02}), ["permuted", "flipped_sign"], "original")
+    lines = table.splitlines()
+    assert lines[0] == "| minus ticket | 21.1% | 7.0% | 3.6% |" and len(lines) == 4
+    assert "-1.00 points" in lines[2] and "(lower)" in lines[2]
+    assert keeps_table(["same_sign_constant"]).count("\n") == 2

@@ -39,6 +39,17 @@ STRATEGY_COLORS = {
     "random_mask": "#2ca02c",    # random mask, original init
     "shuffled": "#8c564b",       # random mask, the ticket's own values shuffled onto it
     "one_shot": "#ff7f0e",       # pruned once from the dense network
+    # What a ticket carries (notebook 6): the ticket's mask, part of its theta_0.
+    "permuted": "#bcbd22",            # theta_0 values permuted within the mask
+    "same_sign_reinit": "#17becf",    # fresh magnitudes, theta_0 signs
+    "same_sign_constant": "#0b525b",  # one magnitude, theta_0 signs
+    "flipped_sign": "#ff9896",        # theta_0 magnitudes, random signs
+    "noisy_0.5": "#fdae6b", "noisy_1": "#fd8d3c", "noisy_2": "#e6550d", "noisy_3": "#a63603",
+    # Supermasks: masks on untrained weights.
+    "ticket_mask": "#1f77b4", "ticket_mask_reinit": "#d62728", "large_final_same_sign": "#17becf",
+    # One-shot mask criteria (``one_shot`` is the paper's "large final").
+    "mask_magnitude_increase": "#9467bd", "mask_movement": "#2ca02c", "mask_large_init": "#8c564b",
+    "mask_random": "#7f7f7f",
 }
 
 STRATEGY_LABELS = {
@@ -49,6 +60,16 @@ STRATEGY_LABELS = {
     "random_mask": "random sparse network (random mask on $\\theta_0$)",
     "shuffled": "ticket's values, random mask",
     "one_shot": "one-shot pruning",
+    "permuted": "$\\theta_0$ values permuted in the mask",
+    "same_sign_reinit": "fresh magnitudes, $\\theta_0$ signs",
+    "same_sign_constant": "constant magnitude, $\\theta_0$ signs",
+    "flipped_sign": "$\\theta_0$ magnitudes, random signs",
+    "noisy_0.5": "$\\theta_0$ + 0.5$\\sigma$ noise", "noisy_1": "$\\theta_0$ + 1$\\sigma$ noise",
+    "noisy_2": "$\\theta_0$ + 2$\\sigma$ noise", "noisy_3": "$\\theta_0$ + 3$\\sigma$ noise",
+    "ticket_mask": "ticket mask on $\\theta_0$", "ticket_mask_reinit": "ticket mask on fresh weights",
+    "large_final_same_sign": "'large final, same sign' mask on $\\theta_0$",
+    "mask_magnitude_increase": "magnitude increase", "mask_movement": "movement",
+    "mask_large_init": "large initial magnitude", "mask_random": "random",
 }
 
 #: The winning ticket's line when it is compared with one-shot pruning.
@@ -62,6 +83,9 @@ STRATEGY_NAMES = {
     "random_mask": "random mask",
     "shuffled": "shuffled values",
     "one_shot": "one-shot",
+    "permuted": "permuted values", "same_sign_reinit": "same-sign reinit", "same_sign_constant": "same-sign constant",
+    "flipped_sign": "random signs", "noisy_0.5": "0.5 sigma noise", "noisy_1": "1 sigma noise",
+    "noisy_2": "2 sigma noise", "noisy_3": "3 sigma noise",
 }
 
 # ----------------------------------------------------- pruning once (notebook 1)

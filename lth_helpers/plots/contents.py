@@ -17,7 +17,16 @@ from ..results import summarize_records
 from .marks import figure_legend
 from .style import METRIC_LABELS, STRATEGY_COLORS, STRATEGY_LABELS, density_ticks, metric_scale, percent_axis, spread_label
 
-__all__ = ["plot_supermasks", "plot_mask_criteria"]
+__all__ = ["plot_supermasks", "plot_mask_criteria", "CRITERION_LABELS"]
+
+#: Legend labels of the mask criteria (``one_shot`` is the paper's large-final criterion).
+CRITERION_LABELS = {
+    "one_shot": "large final $|w_f|$ (the paper's)",
+    "mask_magnitude_increase": "magnitude increase $|w_f| - |w_i|$",
+    "mask_movement": "movement $|w_f - w_i|$",
+    "mask_large_init": "large initial $|w_i|$",
+    "mask_random": "random",
+}
 
 
 def plot_supermasks(rows: Sequence[Mapping], kinds: Sequence[str] | None = None) -> Figure:
@@ -38,7 +47,7 @@ def plot_supermasks(rows: Sequence[Mapping], kinds: Sequence[str] | None = None)
     ax.set_ylabel("test accuracy, untrained (%)")
     ax.set_ylim(0, 100)
     ax.set_title("Supermasks: a mask on weights that were never trained")
-    ax.legend(title=spread_label(n_seeds, "bars"), fontsize=8, loc="upper left")
+    figure_legend(fig, [ax], ncol=3, title=spread_label(n_seeds, "bars"))
     return fig
 
 
@@ -57,9 +66,11 @@ def plot_mask_criteria(records: Sequence[Mapping], strategies: Sequence[str],
             x = np.array([100 * s.density[i] for i in keep]) * 1.04 ** (k - (len(strategies) - 1) / 2)
             mean, low, high = (np.array([scale * v[i] for i in keep]) for v in (s.mean, s.low, s.high))
             ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=STRATEGY_COLORS.get(strategy), marker="o",
-                        ms=5, capsize=2, ls="none", label=STRATEGY_LABELS.get(strategy, strategy))
+                        ms=5, capsize=2, ls="none",
+                        label=CRITERION_LABELS.get(strategy, STRATEGY_LABELS.get(strategy, strategy)))
             n_seeds = max(n_seeds, *s.n)
         percent_axis(ax, density_ticks([100 * d for d in series[strategies[0]].density]))
         ax.set_ylabel(METRIC_LABELS[metric])
-    figure_legend(fig, list(axes[0]), title=f"which weights one-shot pruning keeps ({spread_label(n_seeds, 'bars')})")
+    figure_legend(fig, list(axes[0]), ncol=5,
+                  title=f"which weights one-shot pruning keeps, then reset to $\\theta_0$ ({spread_label(n_seeds, 'bars')})")
     return fig

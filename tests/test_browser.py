@@ -266,3 +266,86 @@ def _settled_state(page, quiet_ms: int = 1500) -> dict:
 def _summary(state: dict) -> dict:
     """The state with the figure shortened to something printable."""
     return {**state, "img": f"{state.get('img', '')[:40]}... ({len(state.get('img', ''))} chars)"}
+
+
+APP = ROOT / "app" / "explorer.ipynb"
+#: The app reads a snapshot instead of training: its slider must be there within seconds.
+APP_SLIDER_BUDGET_S = 10.0
+_ERROR_WIDGET_TEXT = "Error displaying widget"
+
+
+def _console_errors(messages: list) -> list[str]:
+    """Console errors other than the external requests this hermetic test blocks on purpose."""
+    return [m for m in messages if "net::ERR_FAILED" not in m and "ERR_BLOCKED" not in m]
+
+
+def test_app_opens_in_seconds_with_clean_widgets(tmp_path: Path) -> None:
+    chromium = find_chromium()
+    if chromium is None:
+        reason = "no Chromium found (/usr/bin/chromium or on PATH): apt-get install chromium"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    pytest.importorskip("voila", reason="Voila is not installed")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with voila_server(APP, tmp_path) as (url, log_path), sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"), executable_path=chromium, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1400})
+        try:
+            local = url.split("?", 1)[0]
+            context.route("**/*", lambda route: route.continue_()
+                          if route.request.url.startswith((local, "data:", "blob:")) else route.abort())
+            page = context.pages[0] if context.pages else context.new_page()
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
+            page_errors: list[str] = []
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            slider = page.locator(".widget-slider").filter(has=page.locator(".widget-label", has_text=SLIDER_LABEL))
+
+            # Time to first interactive slider: from the request (Voila starts the kernel then)
+            # until the slider and its figure are on the page.
+            start = time.monotonic()
+            page.goto(url, wait_until="commit", timeout=RENDER_TIMEOUT_S * 1000)
+            try:
+                slider.wait_for(state="visible", timeout=RENDER_TIMEOUT_S * 1000)
+                page.wait_for_function("() => document.querySelector('.widget-output img') !== null",
+                                       timeout=UPDATE_TIMEOUT_S * 1000)
+            except sync_api.TimeoutError:
+                page.screenshot(path=str(ARTIFACTS / "app-failure.png"), full_page=True)
+                pytest.fail(f"the app's slider never appeared\n{log_path.read_text(errors='replace')[-3000:]}")
+            first_slider_s = time.monotonic() - start
+            print(f"app: first interactive slider {first_slider_s:.1f} s after the request")
+            page.wait_for_load_state("load", timeout=RENDER_TIMEOUT_S * 1000)
+            page.screenshot(path=str(ARTIFACTS / "app-opened.png"), full_page=True)
+
+            page.evaluate(f"window.__lthSliderState = {_STATE_JS}")
+            before = _read_state(page)
+            slider.locator(".noUi-handle").focus()
+            for _ in range(5):
+                page.keyboard.press("ArrowRight")
+                page.wait_for_timeout(150)
+            page.wait_for_function(
+                """([label, before]) => { const s = window.__lthSliderState(label);
+                     return !s.error && s.img !== before.img && s.accuracy !== before.accuracy; }""",
+                arg=[SLIDER_LABEL, before], timeout=UPDATE_TIMEOUT_S * 1000)
+            after = _settled_state(page)
+
+            # The results tab draws the run's figure.
+            page.locator(".lm-TabBar-tabLabel", has_text="Tickets vs. controls").click()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.lth-app-strategies')].some(b => b.offsetParent !== null)",
+                timeout=UPDATE_TIMEOUT_S * 1000)
+            page.screenshot(path=str(ARTIFACTS / "app-results-tab.png"), full_page=True)
+            text = page.inner_text("body")
+        finally:
+            context.close()
+
+    assert float(after["value"]) > float(before["value"]) and after["img"] != before["img"]
+    assert _ERROR_WIDGET_TEXT not in text
+    assert not page_errors, f"JavaScript errors on the page: {page_errors}"
+    assert not _console_errors(console), f"console errors: {_console_errors(console)}"
+    assert first_slider_s <= APP_SLIDER_BUDGET_S * (3 if os.environ.get("CI") else 1), (
+        f"the app's slider took {first_slider_s:.1f} s to appear (budget {APP_SLIDER_BUDGET_S:.0f} s)")

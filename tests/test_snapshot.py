@@ -71,5 +71,5 @@ def test_the_app_builds_from_a_snapshot(tmp_path, tiny_run, small_data):
     snapshot = load_snapshot(write_snapshot(tiny_run, [], 0, small_data.describe(), tmp_path / "s.pt.gz"))
     app = explorer_app(snapshot, small_data)
     tabs = app.children[1]
-    assert tabs.titles == ("Prune a trained network", "Tickets vs. controls", "Learning curves by round", "Retrain live")
+    assert tabs.titles == ("Pruning", "Tickets vs. controls", "Curves by round", "Retrain live")
     assert "lth-app" in tabs._dom_classes

@@ -44,7 +44,7 @@ def _results_tab(snapshot: Snapshot) -> widgets.Widget:
         chosen = [s for s in present if boxes[s].value] or ["original"]
         fig = plot_imp_overview(snapshot.result, chosen, title="Test accuracy and early stopping vs. weights remaining")
         try:
-            output.outputs = (figure_output(fig),)
+            output.outputs = (figure_output(fig, dpi=100),)
         finally:
             plt.close(fig)
 
@@ -104,6 +104,6 @@ def explorer_app(snapshot: Snapshot | None = None, data: MNISTData | None = None
         round_scrubber(snapshot.result, _SHOWN_FIRST),
         _retrain_tab(data),
     ])
-    tabs.titles = ("Prune a trained network", "Tickets vs. controls", "Learning curves by round", "Retrain live")
+    tabs.titles = ("Pruning", "Tickets vs. controls", "Curves by round", "Retrain live")
     tabs.add_class("lth-app")
     return widgets.VBox([header, tabs])

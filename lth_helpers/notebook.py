@@ -18,7 +18,7 @@ from .ticket_contents import CONTENTS
 from .sizes import Size, resolve_size
 
 __all__ = ["Setup", "setup", "shared_experiment", "contents_experiment", "shared_one_shot_rounds", "ONE_SHOT_ROUNDS",
-           "on_colab", "peak_memory_mb"]
+           "on_colab", "peak_memory_mb", "explorer"]
 
 
 def on_colab() -> bool:
@@ -82,3 +82,22 @@ def contents_experiment(size: Size | str, seeds: int | None = None) -> IMPConfig
     """Notebook 6's experiment: the shared one (reused from the store) plus every ticket-content strategy."""
     name = size.name if isinstance(size, Size) else size
     return make_config(name, STRATEGIES + CONTENTS, seeds)
+
+
+def explorer():
+    """The app of ``app/explorer.ipynb``: the shipped snapshot of the standard run, the offline digits
+    for its prune-rate slider, and a button that retrains a quick experiment (one seed) live."""
+    import tempfile
+
+    from .imp import run_imp
+    from .snapshot import load_snapshot
+    from .widgets.app import APP_RETRAIN_STRATEGIES, explorer_app
+
+    data = load_mnist("offline")
+
+    def retrain():
+        with tempfile.TemporaryDirectory() as folder:
+            return run_imp(make_config("quick", APP_RETRAIN_STRATEGIES, 1), data, folder, progress=False,
+                           verbose=False)
+
+    return explorer_app(load_snapshot(), data, retrain)

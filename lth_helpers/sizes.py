@@ -64,7 +64,7 @@ class Size:
 
 SIZES: dict[str, Size] = {
     # Seconds: enough to exercise every code path, not enough to learn much.
-    "quick": Size("quick", iterations=150, eval_every=25, rounds=2, seeds=1),
+    "quick": Size("quick", iterations=150, eval_every=50, rounds=2, seeds=1),
     # Minutes on a laptop: 16 rounds reach 2.9% of the weights, as the paper's plots do, and
     # 4,000 iterations let every control reach its validation minimum well before the end
     # (measured: see the README's "Performance"), evaluated every 100 iterations as in the paper.

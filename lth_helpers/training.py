@@ -169,10 +169,27 @@ def evaluate(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: 
 
 
 def progress_bar(total: int, desc: str, enabled: bool = True, **kwargs):
-    """A ``tqdm.auto`` progress bar (a widget in notebooks, text in a terminal)."""
+    """A ``tqdm.auto`` progress bar (a widget in notebooks, text in a terminal) that disappears
+    when it finishes.
+
+    In a notebook the finished bar is hidden, not closed: a closed widget's saved output would
+    read "Error displaying widget: model not found" in Voila and in a reopened notebook, while a
+    hidden one renders as nothing everywhere.
+    """
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, **kwargs)
+    bar = tqdm(total=total, desc=desc, disable=not enabled, leave=False, **kwargs)
+    container = getattr(bar, "container", None)
+    if container is not None:  # the notebook's widget bar
+        bar.leave = True       # so that closing it keeps the widget...
+        close = bar.close
+
+        def close_and_hide() -> None:
+            close()
+            container.layout.display = "none"  # ...and hides it instead
+
+        bar.close = close_and_hide
+    return bar
 
 
 class Trainee(Protocol):

@@ -69,7 +69,12 @@ def test_the_app_builds_from_a_snapshot(tmp_path, tiny_run, small_data):
     from lth_helpers.widgets.app import explorer_app
 
     snapshot = load_snapshot(write_snapshot(tiny_run, [], 0, small_data.describe(), tmp_path / "s.pt.gz"))
-    app = explorer_app(snapshot, small_data)
+    retrained = []
+    app = explorer_app(snapshot, small_data, lambda: retrained.append(1) or tiny_run)
     tabs = app.children[1]
     assert tabs.titles == ("Pruning", "Tickets vs. controls", "Curves by round", "Retrain live")
     assert "lth-app" in tabs._dom_classes
+    button = tabs.children[3].children[0]
+    button.click()  # the live retraining: calls the given function and draws its result
+    assert retrained == [1] and tabs.children[3].children[2].outputs
+    assert "done" in tabs.children[3].children[1].value

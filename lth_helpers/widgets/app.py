@@ -1,6 +1,7 @@
 """The companion's app: the main results in a few tabs, opened from a snapshot in seconds.
 
-``app/explorer.ipynb`` (run with Voila, or in JupyterLab) calls :func:`explorer_app`. Nothing is
+``app/explorer.ipynb`` (run with Voila, or in JupyterLab) calls :func:`lth_helpers.notebook.explorer`,
+which loads what :func:`explorer_app` shows. Nothing is
 trained when it opens: the first tab prunes a dense network that was trained for the committed
 ``standard`` run, and the others draw that run's records and learning curves, all read from the
 snapshot shipped with the package (:mod:`lth_helpers.snapshot`). The last tab retrains a small
@@ -12,8 +13,7 @@ For scripted checks the parts carry CSS classes: the tabs ``lth-app``, the strat
 
 from __future__ import annotations
 
-import tempfile
-from typing import Sequence
+from typing import Callable, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -21,16 +21,19 @@ import matplotlib.pyplot as plt
 from ..data import MNISTData
 from ..plots.imp import plot_imp_overview
 from ..plots.style import STRATEGY_LABELS
-from ..snapshot import Snapshot, load_snapshot
+from ..results import IMPResult
+from ..snapshot import Snapshot
 from .pruning import figure_output, prune_rate_explorer
 from .rounds import round_scrubber
 
-__all__ = ["explorer_app", "APP_STRATEGIES"]
+__all__ = ["explorer_app", "APP_STRATEGIES", "APP_RETRAIN_STRATEGIES"]
 
 #: The strategies the results tab offers, and those it shows first.
 APP_STRATEGIES: tuple[str, ...] = ("original", "reinit", "random_mask", "fan_corrected", "ticket_scale", "shuffled",
                                    "one_shot")
 _SHOWN_FIRST = ("original", "reinit", "random_mask")
+#: What the live retraining trains: the ticket and the paper's two controls.
+APP_RETRAIN_STRATEGIES = _SHOWN_FIRST
 
 
 def _results_tab(snapshot: Snapshot) -> widgets.Widget:
@@ -56,10 +59,8 @@ def _results_tab(snapshot: Snapshot) -> widgets.Widget:
     return widgets.VBox([choices, output])
 
 
-def _retrain_tab(data: MNISTData, strategies: Sequence[str] = _SHOWN_FIRST) -> widgets.Widget:
-    """A button that trains a small IMP experiment now (size ``quick``, one seed) and draws it."""
-    from ..imp import make_config, run_imp
-
+def _retrain_tab(retrain: Callable[[], IMPResult], strategies: Sequence[str]) -> widgets.Widget:
+    """A button that calls ``retrain`` (a small IMP experiment, trained now) and draws its result."""
     button = widgets.Button(description="train now (quick size, about a minute)", button_style="primary",
                             layout=widgets.Layout(width="320px"))
     button.add_class("lth-app-retrain")
@@ -67,34 +68,29 @@ def _retrain_tab(data: MNISTData, strategies: Sequence[str] = _SHOWN_FIRST) -> w
     status.add_class("lth-app-status")
     output = widgets.Output()
 
-    def retrain(_button=None) -> None:
+    def on_click(_button=None) -> None:
         button.disabled = True
         status.value = "<b>training...</b> (the figure appears when it is done)"
         try:
-            with tempfile.TemporaryDirectory() as folder:
-                result = run_imp(make_config("quick", strategies, 1), data, folder, progress=False, verbose=False)
+            result = retrain()
             fig = plot_imp_overview(result, strategies, title="Trained just now at size 'quick' (one seed)")
-            output.outputs = (figure_output(fig),)
+            output.outputs = (figure_output(fig, dpi=100),)
             plt.close(fig)
             status.value = f"done: {result.computed} networks trained."
         finally:
             button.disabled = False
 
-    button.on_click(retrain)
+    button.on_click(on_click)
     return widgets.VBox([button, status, output])
 
 
-def explorer_app(snapshot: Snapshot | None = None, data: MNISTData | None = None) -> widgets.Widget:
-    """The app: four tabs over ``snapshot`` (default: the one shipped with the package).
+def explorer_app(snapshot: Snapshot, data: MNISTData, retrain: Callable[[], IMPResult]) -> widgets.Widget:
+    """The app: four tabs over ``snapshot``.
 
-    ``data`` (default: the offline digits) is what the prune-rate slider evaluates on and what the
-    live retraining trains on; it must be the run's own data for the slider's numbers to match.
+    ``data`` is what the prune-rate slider evaluates on; it must be the run's own data for the
+    slider's numbers to match. ``retrain`` trains a small experiment when the last tab's button
+    is pressed (:func:`lth_helpers.notebook.explorer` builds all three).
     """
-    snapshot = snapshot if snapshot is not None else load_snapshot()
-    if data is None:
-        from ..data import load_mnist
-
-        data = load_mnist("offline")
     if data.source != snapshot.result.data_source:
         raise ValueError(f"data {data.source!r} is not the snapshot's ({snapshot.result.data_source!r})")
     header = widgets.HTML(f"<small>Results from the committed run: {snapshot.describe()}.</small>")
@@ -102,7 +98,7 @@ def explorer_app(snapshot: Snapshot | None = None, data: MNISTData | None = None
         prune_rate_explorer(snapshot.dense_model(), data),
         _results_tab(snapshot),
         round_scrubber(snapshot.result, _SHOWN_FIRST),
-        _retrain_tab(data),
+        _retrain_tab(retrain, _SHOWN_FIRST),
     ])
     tabs.titles = ("Pruning", "Tickets vs. controls", "Curves by round", "Retrain live")
     tabs.add_class("lth-app")

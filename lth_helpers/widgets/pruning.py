@@ -24,6 +24,7 @@ from ..models import LAYER_NAMES, LeNet300100
 from ..plots.explorer import Pruning, plot_explorer
 from ..plots.style import METHOD_LABELS
 from ..pruning import check_rate
+from .fallback import FallbackBox
 from ..sweeps import METHODS, TrainedNet, check_method, default_densities, prune_and_evaluate, sweep
 
 __all__ = ["explorer_text", "figure_output", "prune_rate_explorer", "MAX_PRUNE_RATE"]
@@ -114,6 +115,7 @@ def prune_rate_explorer(model: LeNet300100, data: MNISTData, prune_rate: float =
     slider.observe(redraw, names="value")
     dropdown.observe(redraw, names="value")
     redraw()
-    box = widgets.VBox([widgets.HBox([slider, dropdown]), text, output])
+    box = FallbackBox([widgets.HBox([slider, dropdown]), text, output], still=output,
+                      text="prune-rate explorer (a slider; the picture shows it as it was saved: run the notebook to move it)")
     box.add_class("lth-prune-explorer")
     return box

@@ -30,7 +30,9 @@ def round_scrubber(result: IMPResult, strategies: Sequence[str] = ("original",),
     run does not have.
     """
     import ipywidgets as widgets
-    from IPython.display import display
+
+    from .fallback import FallbackBox
+    from .pruning import figure_output
 
     last = result.config.rounds
     start = min(7, last) if start is None else start
@@ -46,12 +48,15 @@ def round_scrubber(result: IMPResult, strategies: Sequence[str] = ("original",),
     def redraw(change=None) -> None:
         view = round_view(result, slider.value, strategies, metric)
         label.value = f"<code>{round_text(view)}</code>"
-        with out:
-            out.clear_output(wait=True)
-            fig = plot_round(view, ylim=ylim)
-            display(fig)
+        fig = plot_round(view, ylim=ylim)
+        try:
+            # Set as the output's content (not captured from a display call): it then works, and is
+            # saved with the notebook, whether or not a browser is attached.
+            out.outputs = (figure_output(fig),)
+        finally:
             plt.close(fig)  # keep one figure alive, not one per slider tick
 
     slider.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([play, slider]), label, out])
+    return FallbackBox([widgets.HBox([play, slider]), label, out], still=out,
+                       text="IMP round scrubber (a slider; the picture shows it as it was saved: run the notebook to move it)")

@@ -1,13 +1,14 @@
-"""The prune-rate slider of notebook 1 works in a real browser.
+"""The companion's widgets work in a real browser: the app in Voila, notebook 1 in Voila and JupyterLab.
 
-Voila executes ``notebooks/01_pruning_basics.ipynb`` at quick size (``LTH_QUICK=1``) on
-localhost and renders its widgets; Debian's headless Chromium, driven by Playwright, moves the
-"prune rate" slider with the keyboard, exactly as a reader would, and the test checks that the
-accuracy text and the figure in the widget's output area both change. A screenshot of the page
-after the move is kept in ``test-artifacts/browser-slider.png``.
+Debian's headless Chromium, driven by Playwright, opens each page on localhost (hermetic: every
+request to anywhere else is blocked), moves the "prune rate" slider with the keyboard, exactly as
+a reader would, and checks that the accuracy text and the figure change, that no widget is left
+as "Error displaying widget", and that the console shows no errors. It prints the time to the
+first interactive slider (the app, which reads a snapshot, must show it within seconds) and
+keeps screenshots in ``test-artifacts/``. Notebooks run at quick size (``LTH_QUICK=1``).
 
-Outside CI the test is skipped, with the reason, when Chromium, Playwright or Voila is missing.
-In CI (``CI`` set) a missing Chromium is an error: ``.ci/run`` installs it.
+Outside CI the tests are skipped, with the reason, when Chromium, Playwright, Voila or JupyterLab
+is missing. In CI (``CI`` set) a missing Chromium is an error: ``.ci/run`` installs it.
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout_s: float) -> Non
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"voila exited early with code {process.returncode}")
+            raise RuntimeError(f"the server exited early with code {process.returncode}")
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.settimeout(1.0)
             if sock.connect_ex(("127.0.0.1", port)) == 0:
@@ -186,6 +187,8 @@ def test_prune_rate_slider_in_real_browser(tmp_path: Path) -> None:
             page = context.pages[0] if context.pages else context.new_page()
             page_errors: list[str] = []
             page.on("pageerror", lambda error: page_errors.append(str(error)))
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
 
             def diagnose() -> str:
                 page.screenshot(path=str(ARTIFACTS / "browser-slider-failure.png"), full_page=True)
@@ -240,8 +243,13 @@ def test_prune_rate_slider_in_real_browser(tmp_path: Path) -> None:
             print(f"widget updated and settled {time.monotonic() - start:.1f} s after the key presses")
             slider.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "browser-slider.png"), full_page=True)
+            text = page.inner_text("body")
         finally:
             context.close()
+
+    # Progress bars and widgets all render: none is left as an error message.
+    assert _ERROR_WIDGET_TEXT not in text
+    assert not _console_errors(console), f"console errors: {_console_errors(console)}"
 
     # Right arrow moves the handle up: the readout shows a larger prune rate.
     assert float(after["value"]) > float(before["value"]), (before["value"], after["value"])
@@ -349,3 +357,105 @@ def test_app_opens_in_seconds_with_clean_widgets(tmp_path: Path) -> None:
     assert not _console_errors(console), f"console errors: {_console_errors(console)}"
     assert first_slider_s <= APP_SLIDER_BUDGET_S * (3 if os.environ.get("CI") else 1), (
         f"the app's slider took {first_slider_s:.1f} s to appear (budget {APP_SLIDER_BUDGET_S:.0f} s)")
+
+
+@contextmanager
+def jupyterlab_server(workdir: Path) -> Iterator[tuple[str, str, Path]]:
+    """JupyterLab on localhost over ``workdir`` at quick size; yield (base URL, token, log file)."""
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ, LTH_QUICK="1", JUPYTER_CONFIG_DIR=str(workdir / "jupyter-config"),
+               JUPYTER_RUNTIME_DIR=str(workdir / "jupyter-runtime"), IPYTHONDIR=str(workdir / "ipython"),
+               PYTHONUNBUFFERED="1")
+    env.pop("MPLBACKEND", None)
+    log_path = workdir / "jupyterlab.log"
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir}",
+               "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", "--LabApp.check_for_updates_class="
+               "jupyterlab.NeverCheckForUpdate"] + (["--allow-root"] if os.geteuid() == 0 else [])
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            wait_for_port(port, process, timeout_s=60)
+            yield f"http://127.0.0.1:{port}", token, log_path
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=15)
+
+
+def test_notebook_1_in_jupyterlab(tmp_path: Path) -> None:
+    chromium = find_chromium()
+    if chromium is None:
+        reason = "no Chromium found (/usr/bin/chromium or on PATH): apt-get install chromium"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    pytest.importorskip("jupyterlab", reason="JupyterLab is not installed")
+    ARTIFACTS.mkdir(exist_ok=True)
+    work = tmp_path / "lab"
+    work.mkdir()
+    shutil.copy(NOTEBOOK, work / NOTEBOOK.name)  # a copy: JupyterLab autosaves what it runs
+
+    with jupyterlab_server(work) as (base, token, log_path), sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"), executable_path=chromium, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1400})
+        try:
+            context.route("**/*", lambda route: route.continue_()
+                          if route.request.url.startswith((base, "data:", "blob:", "ws:")) else route.abort())
+            page = context.pages[0] if context.pages else context.new_page()
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
+            page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}", wait_until="load",
+                      timeout=RENDER_TIMEOUT_S * 1000)
+            # The kernel is ready when JupyterLab says so; then run every cell, as a reader would.
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                " && window.jupyterapp.shell.currentWidget.sessionContext"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.connectionStatus === 'connected'",
+                timeout=RENDER_TIMEOUT_S * 1000)
+            start = time.monotonic()
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            slider = page.locator(".widget-slider").filter(has=page.locator(".widget-label", has_text=SLIDER_LABEL))
+            try:
+                slider.wait_for(state="visible", timeout=RENDER_TIMEOUT_S * 1000)
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('.widget-output img')].length > 0",
+                    timeout=UPDATE_TIMEOUT_S * 1000)
+            except sync_api.TimeoutError:
+                page.screenshot(path=str(ARTIFACTS / "lab-failure.png"), full_page=True)
+                pytest.fail(f"the slider never appeared in JupyterLab\n{log_path.read_text(errors='replace')[-3000:]}")
+            print(f"JupyterLab: first interactive slider {time.monotonic() - start:.1f} s after Run All")
+            slider.scroll_into_view_if_needed()
+            page.evaluate(f"window.__lthSliderState = {_STATE_JS}")
+            before = _read_state(page)
+            slider.locator(".noUi-handle").focus()
+            for _ in range(5):
+                page.keyboard.press("ArrowRight")
+                page.wait_for_timeout(150)
+            page.wait_for_function(
+                """([label, before]) => { const s = window.__lthSliderState(label);
+                     return !s.error && s.img !== before.img && s.accuracy !== before.accuracy; }""",
+                arg=[SLIDER_LABEL, before], timeout=UPDATE_TIMEOUT_S * 1000)
+            after = _settled_state(page)
+            # Let the rest of the notebook finish, then look at the whole page.
+            page.wait_for_function(
+                "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+                timeout=RENDER_TIMEOUT_S * 1000)
+            slider.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "lab-slider.png"))
+            text = page.inner_text("body")
+        finally:
+            context.close()
+
+    assert float(after["value"]) > float(before["value"]) and after["img"] != before["img"]
+    assert _ERROR_WIDGET_TEXT not in text
+    assert not _console_errors(console), f"console errors: {_console_errors(console)}"

@@ -42,6 +42,8 @@ __all__ = [
     "resolve_device",
     "check_one_shot_rounds",
     "RESULTS_VERSION",
+    "REWIND_STRATEGIES",
+    "rewind_point",
     # re-exported from lth_helpers.strategies for readers of older notebooks
     "derive_seed",
     "member_start",
@@ -53,6 +55,8 @@ __all__ = [
 # trained in a population of their own; the data key hashes the images. 3: records carry which
 # test digits each network gets right (for paired intervals); offline data is 15,000 digits.
 RESULTS_VERSION = 3
+#: What a late-rewinding chain trains: the ticket (reset to theta_k) and the random reinit control.
+REWIND_STRATEGIES: tuple[str, ...] = ("original", "reinit")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class IMPConfig:
         hidden_rate, output_rate: fraction of the remaining weights pruned per round.
         lr, batch_size: Adam's learning rate and the minibatch size.
         test_every: evaluate the test set only this often (see :class:`TrainConfig`).
+        rewind: late rewinding (Frankle et al. 2019): reset survivors to the dense network's
+            weights and biases after this many iterations instead of theta_0 (0: the paper's reset).
     """
 
     size: str
@@ -81,6 +87,7 @@ class IMPConfig:
     lr: float = 1.2e-3
     batch_size: int = 60
     test_every: int | None = None
+    rewind: int = 0
 
     @property
     def rates(self) -> dict[str, float]:
@@ -94,9 +101,12 @@ class IMPConfig:
 
     def schedule_settings(self) -> dict:
         """What a single training depends on (not which strategies, seeds or how many rounds)."""
-        return {"iterations": self.iterations, "eval_every": self.eval_every, "lr": self.lr,
-                "batch_size": self.batch_size, "hidden_rate": self.hidden_rate,
-                "output_rate": self.output_rate, "test_every": self.test_every, "version": RESULTS_VERSION}
+        settings = {"iterations": self.iterations, "eval_every": self.eval_every, "lr": self.lr,
+                    "batch_size": self.batch_size, "hidden_rate": self.hidden_rate,
+                    "output_rate": self.output_rate, "test_every": self.test_every, "version": RESULTS_VERSION}
+        if self.rewind:  # absent at 0, so that the paper's reset keeps its store (and k = 0 *is* it)
+            settings["rewind"] = self.rewind
+        return settings
 
 
 def _as_seeds(seeds: object) -> tuple[int, ...]:
@@ -144,6 +154,11 @@ def make_config(size: str = "standard", strategies: str | Sequence[str] = ("orig
     if not isinstance(config.rounds, int) or isinstance(config.rounds, bool) or config.rounds < 0:
         raise ValueError(f"rounds must be an integer >= 0, got {config.rounds!r}")
     config.train_config  # validates iterations, eval_every, lr, batch_size, test_every
+    if isinstance(config.rewind, bool) or not isinstance(config.rewind, int) or not 0 <= config.rewind < config.iterations:
+        raise ValueError(f"rewind must be an iteration in 0..{config.iterations - 1}, got {config.rewind!r}")
+    if config.rewind and set(config.strategies) - set(REWIND_STRATEGIES):
+        raise ValueError(f"rewinding (rewind={config.rewind}) trains {' and '.join(REWIND_STRATEGIES)} only, "
+                         f"got strategies {list(config.strategies)}")
     return config
 
 
@@ -177,7 +192,19 @@ def open_experiment(config: IMPConfig, data: MNISTData, results_dir: str | Path,
                     data_sizes=data.sizes, trainer="population" if use_population else "reference",
                     device=device.type)
     store = ResultStore(results_dir, experiment_key(settings), settings)
-    return Stages(store, data, config.train_config, config.size, device, use_population, progress)
+    stages = Stages(store, data, config.train_config, config.size, device, use_population, progress)
+    if config.rewind:
+        stages.record_extra = {"rewind_iteration": config.rewind}
+    return stages
+
+
+def rewind_point(store: ResultStore, seed: int, iteration: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The dense network's ``(weights, biases)`` right after ``iteration`` (saved while it trained)."""
+    saved = store.tensors(seed, 0, "original").get("rewind") or {}
+    if iteration not in saved:
+        raise ValueError(f"the dense network of seed {seed} in {store.directory} has no weights saved at iteration "
+                         f"{iteration}; delete that folder to retrain it")
+    return saved[iteration]["weight"], saved[iteration]["bias"]
 
 
 def _collect(result: IMPResult, entries: dict[tuple[int, str], Entry]) -> None:
@@ -209,16 +236,22 @@ def run_imp(config: IMPConfig, data: MNISTData | None = None, results_dir: str |
             for seed in config.seeds:
                 theta0 = theta0_for(seed)
                 masks, parent = full_masks(theta0), None
+                reset_weights, reset_biases = theta0, None  # what survivors are reset to
                 for round_ in range(config.rounds + 1):
                     batches = derive_seed("batches", seed, round_)
                     # Train the ticket: the survivors of `masks`, reset to theta_0 (round 0: the dense network).
-                    ticket = stages.run(seed, [(round_, "original")], {round_: masks}, theta0, parent, batches,
-                                        keep_final=True)
+                    ticket = stages.run(seed, [(round_, "original")], {round_: masks},
+                                        theta0 if round_ == 0 else reset_weights, parent, batches, keep_final=True,
+                                        checkpoints=[config.rewind] if round_ == 0 and config.rewind else (),
+                                        ticket_biases=reset_biases if round_ > 0 else None)
                     _collect(result, ticket)
+                    if round_ == 0 and config.rewind:
+                        # Late rewinding: reset to the dense network's weights after `rewind` iterations.
+                        reset_weights, reset_biases = rewind_point(stages.store, seed, config.rewind)
                     # Train the controls on the same mask and the same minibatches.
                     for group in groups if round_ > 0 else []:
                         _collect(result, stages.run(seed, [(round_, s) for s in group], {round_: masks},
-                                                    theta0, parent, batches, keep_final=True))
+                                                    reset_weights, parent, batches, keep_final=True))
                     # Prune p% of each layer's remaining weights by magnitude; reset happens next round.
                     final = stages.store.tensors(seed, round_, "original")["final"]
                     masks = layerwise_magnitude_masks(final, config.rates, masks)

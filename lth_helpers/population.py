@@ -20,7 +20,7 @@ never computed. The single-network loop in :mod:`lth_helpers.training` is the re
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -29,7 +29,7 @@ from .history import History
 from .models import LAYER_NAMES, LeNet300100
 from .training import TrainConfig, fit, make_optimizer
 
-__all__ = ["LeNetPopulation", "train_population"]
+__all__ = ["LeNetPopulation", "train_population", "train_with_checkpoints"]
 
 
 class LeNetPopulation:
@@ -230,13 +230,15 @@ class _Lockstep:
 
 
 def train_population(population: LeNetPopulation, data: MNISTData, config: TrainConfig = TrainConfig(),
-                     seed: int = 0, progress: bool = True, desc: str = "training") -> list[History]:
+                     seed: int = 0, progress: bool = True, desc: str = "training",
+                     on_step: Callable[[int], None] | None = None) -> list[History]:
     """Train every member of ``population`` in place, in lockstep; one :class:`History` each.
 
     All members see the minibatches ``minibatch_indices(..., seed)`` gives, exactly as
     :func:`lth_helpers.training.train` with the same ``seed`` would, through the same loop
-    (:func:`~lth_helpers.training.fit`). Only Adam (the paper's optimizer, with optional L2
-    weight decay) is supported here; use :func:`~lth_helpers.training.train` for others.
+    (:func:`~lth_helpers.training.fit`, which calls ``on_step(iteration)`` after every step). Only
+    Adam (the paper's optimizer, with optional L2 weight decay) is supported here; use
+    :func:`~lth_helpers.training.train` for others.
     """
     if config.optimizer != "adam":
         raise ValueError(
@@ -247,6 +249,27 @@ def train_population(population: LeNetPopulation, data: MNISTData, config: Train
         data = data.to(population.device)
     trainee = _Lockstep(population, config)
     try:
-        return fit(trainee, data, config, seed, progress, desc)
+        return fit(trainee, data, config, seed, progress, desc, on_step)
     finally:
         trainee.release()
+
+
+def train_with_checkpoints(population: LeNetPopulation, data: MNISTData, config: TrainConfig, seed: int,
+                           checkpoints: Sequence[int], progress: bool = True, desc: str = "training"
+                           ) -> tuple[list[History], dict[int, list[dict[str, torch.Tensor]]]]:
+    """:func:`train_population`, also copying every member's ``state_dict`` right after each of the
+    iterations in ``checkpoints``: ``(histories, {iteration: [member 0's state, ...]})``.
+
+    Late rewinding resets a ticket to the dense network's weights at such an iteration.
+    """
+    wanted = set(checkpoints)
+    bad = [k for k in wanted if isinstance(k, bool) or not isinstance(k, int) or not 0 < k <= config.iterations]
+    if bad:
+        raise ValueError(f"checkpoints must be iterations in 1..{config.iterations}, got {sorted(map(str, bad))}")
+    captured: dict[int, list[dict[str, torch.Tensor]]] = {}
+
+    def capture(iteration: int) -> None:
+        if iteration in wanted:
+            captured[iteration] = [population.member_state(k) for k in range(population.size)]
+
+    return train_population(population, data, config, seed, progress, desc, on_step=capture), captured

@@ -23,7 +23,7 @@ import torch
 from .data import MNISTData
 from .history import History
 from .models import LAYER_NAMES, LeNet300100
-from .population import LeNetPopulation, train_population
+from .population import LeNetPopulation, train_population, train_with_checkpoints
 from .pruning import mask_stats
 from .store import CorruptResultWarning, Entry, ResultStore
 from .strategies import member_start, start_state
@@ -55,16 +55,28 @@ def make_record(strategy: str, seed: int, round_: int, masks: Mapping[str, torch
 
 
 def train_members(states: list[dict[str, torch.Tensor]], data: MNISTData, config: TrainConfig, batch_seed: int,
-                  device: torch.device, progress: bool, desc: str, use_population: bool = True
-                  ) -> tuple[list[History], list[dict[str, torch.Tensor]]]:
+                  device: torch.device, progress: bool, desc: str, use_population: bool = True,
+                  checkpoints: Sequence[int] = ()) -> tuple[list[History], list[dict[str, torch.Tensor]]]:
     """Train networks side by side (one population) or one by one (the reference loop).
 
-    Returns each network's history and final ``state_dict`` (on the CPU).
+    Returns each network's history and final ``state_dict`` (on the CPU). With ``checkpoints``
+    (population only), each final state also holds ``"checkpoints": {iteration: state_dict}``.
     """
     if use_population:
         population = LeNetPopulation(states, device=device)
-        histories = train_population(population, data, config, seed=batch_seed, progress=progress, desc=desc)
-        return histories, [population.member_state(k) for k in range(population.size)]
+        if checkpoints:
+            histories, captured = train_with_checkpoints(population, data, config, batch_seed, checkpoints,
+                                                         progress, desc)
+        else:
+            histories, captured = train_population(population, data, config, seed=batch_seed, progress=progress,
+                                                   desc=desc), {}
+        finals = [population.member_state(k) for k in range(population.size)]
+        for k, final in enumerate(finals):
+            if captured:
+                final["checkpoints"] = {it: members[k] for it, members in captured.items()}
+        return histories, finals
+    if checkpoints:
+        raise ValueError("checkpoints (late rewinding) need the population trainer")
     histories, finals = [], []
     for state in states:
         model = LeNet300100().to(device)
@@ -84,15 +96,20 @@ class Stages:
         self.device, self.use_population, self.progress = device, use_population, progress
         self.computed = 0
         self.reused = 0
+        self.record_extra: dict = {}  # fields every record of this experiment carries (e.g. its rewind point)
 
     def run(self, seed: int, members: Sequence[tuple[int, str]], ticket_masks: Mapping[object, Masks],
             theta0: Mapping[str, torch.Tensor], parent: str | None, batch_seed: int,
-            keep_final: bool = False) -> dict[tuple[int, str], Entry]:
+            keep_final: bool = False, checkpoints: Sequence[int] = (),
+            ticket_biases: Mapping[str, torch.Tensor] | None = None) -> dict[tuple[int, str], Entry]:
         """The entries of one group of networks, trained side by side (or reused).
 
         ``members`` lists ``(round, strategy)`` pairs; each starts as :func:`member_start` says,
         from ``ticket_masks[(round, strategy)]`` if given, else ``ticket_masks[round]``. All members see the minibatches of ``batch_seed``.
         ``keep_final`` saves the trained weights too (the ticket's are pruned next round).
+        ``checkpoints`` saves, with the final weights, the weights and biases right after those
+        iterations (``tensors["rewind"]``: what late rewinding resets to). ``ticket_biases`` start the
+        ticket (``original``) from these biases instead of zeros (rewinding to a trained iteration).
         """
         group = [f"{strategy}@{round_}" for round_, strategy in members]
         # A member's mask is keyed by its round, or by (round, strategy) when members of one round
@@ -108,8 +125,10 @@ class Stages:
         # repaired run matches an uninterrupted one bit for bit.
         density = 100 * mask_stats(starts[0][1])["density"]
         desc = f"seed {seed} round {members[0][0]} ({density:.1f}%): {', '.join(s for _, s in missing)}"
-        histories, finals = train_members([start_state(w, m) for w, m in starts], self.device_data, self.config,
-                                          batch_seed, self.device, self.progress, desc, self.use_population)
+        states = [start_state(w, m, ticket_biases if strategy == "original" else None)
+                  for (w, m), (_, strategy) in zip(starts, members)]
+        histories, finals = train_members(states, self.device_data, self.config, batch_seed, self.device,
+                                          self.progress, desc, self.use_population, checkpoints)
         for (round_, strategy), (_, masks), history, final in zip(members, starts, histories, finals):
             if (round_, strategy) not in missing:
                 continue  # found intact: keep the saved entry
@@ -118,7 +137,12 @@ class Stages:
                 tensors["final"] = {n: final[f"{n}.weight"] for n in LAYER_NAMES}
                 tensors["final_bias"] = {n: final[f"{n}.bias"] for n in LAYER_NAMES}
                 tensors["init"] = dict(theta0) if round_ == 0 else None
-            record = make_record(strategy, seed, round_, masks, history, self.config, self.size, self.data)
+                if "checkpoints" in final:
+                    tensors["rewind"] = {it: {"weight": {n: st[f"{n}.weight"] for n in LAYER_NAMES},
+                                              "bias": {n: st[f"{n}.bias"] for n in LAYER_NAMES}}
+                                         for it, st in final["checkpoints"].items()}
+            record = dict(make_record(strategy, seed, round_, masks, history, self.config, self.size, self.data),
+                          **self.record_extra)
             found[(round_, strategy)] = self.store.save(seed, round_, strategy, group, parent, tensors, record,
                                                         history.to_dict())
         self.computed += len(missing)

@@ -114,14 +114,16 @@ def member_start(strategy: str, seed: int, round_: int, ticket_masks: Mapping[st
     raise ValueError(f"unknown strategy {strategy!r}: expected one of {', '.join(KNOWN)}")
 
 
-def start_state(weights: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def start_state(weights: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor],
+                biases: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """A :class:`~lth_helpers.models.LeNet300100` ``state_dict`` with these weights and masks and
-    zero biases (the paper's initialization); pruned weights are exactly 0.0."""
+    zero biases (the paper's initialization; ``biases`` when rewinding to a trained iteration);
+    pruned weights are exactly 0.0."""
     state = {}
     for name, (out_features, _) in LAYER_SHAPES.items():
         mask = masks[name].float()
         state[f"{name}.weight"] = weights[name] * mask
-        state[f"{name}.bias"] = torch.zeros(out_features)
+        state[f"{name}.bias"] = torch.zeros(out_features) if biases is None else biases[name].clone()
         state[f"{name}.mask"] = mask
     return state
 

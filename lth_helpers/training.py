@@ -215,7 +215,7 @@ class Trainee(Protocol):
 
 
 def fit(trainee: Trainee, data: MNISTData, config: TrainConfig, seed: int = 0, progress: bool = True,
-        desc: str = "training") -> list[History]:
+        desc: str = "training", on_step: Callable[[int], None] | None = None) -> list[History]:
     """The training loop both trainers share; one :class:`History` per member.
 
     Draws the minibatches ``minibatch_indices(..., seed)`` gives, steps every member on each,
@@ -224,7 +224,8 @@ def fit(trainee: Trainee, data: MNISTData, config: TrainConfig, seed: int = 0, p
     test accuracy at early stopping exactly (also when ``config.test_every`` skips the test set
     at most evaluations) and which test digits each network got right there, the raw material of
     the paired intervals in :mod:`lth_helpers.comparisons`. Early stopping is read off afterwards;
-    it never shortens training.
+    it never shortens training. ``on_step(iteration)``, if given, is called after every optimizer
+    step (e.g. to copy the weights at the iterations that late rewinding resets to).
     """
     size, device = trainee.size, data.train_x.device
     histories = [History() for _ in range(size)]
@@ -237,6 +238,8 @@ def fit(trainee: Trainee, data: MNISTData, config: TrainConfig, seed: int = 0, p
             idx = idx.to(device)
             running_loss += trainee.step(data.train_x[idx], data.train_y[idx])
             steps_since_eval += 1
+            if on_step is not None:
+                on_step(iteration)
             if config.eval_due(iteration):
                 val_loss, val_acc = trainee.evaluate(data.val_x, data.val_y)
                 if config.test_due(iteration):

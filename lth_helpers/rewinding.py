@@ -149,12 +149,12 @@ def rewind_experiment(size: str | Size, seeds: int | Sequence[int], data: MNISTD
     from .stability import stability_records
 
     size = _size_name(size)
+    if points is not None and 0 not in points:
+        raise ValueError(f"rewind points must include 0 (the paper's reset), got {list(points)}")
     runs = rewind_runs(size, seeds, data, results_dir, points, progress=progress)
     points = sorted(runs)
     shared = runs[0]
     rounds = sorted({checkpoint(shared, d) for d in (0.211, 0.036)})
-    if 0 not in runs:
-        raise ValueError(f"rewind points must include 0 (the paper's reset), got {points}")
     ticket_rewinds = [0, points[min(2, len(points) - 1)]] if len(points) > 1 else [0]
     # The two copies only need their final weights: evaluate once, at the end.
     config = make_config(size, ("original",), seeds, eval_every=shared.config.iterations)

@@ -1,4 +1,4 @@
-"""Every claim the companion tests, in one place: what notebook 8 puts in one table.
+"""Every claim the companion tests, in one place: what notebook 8 puts in one table (notebooks 2-7).
 
 Each notebook renders its own claims (:mod:`lth_helpers.claims`, :mod:`lth_helpers.weights_evidence`,
 :mod:`lth_helpers.scaling_evidence`, :mod:`lth_helpers.claims_contents`); this module calls the
@@ -42,13 +42,14 @@ def _weights_claims(result: IMPResult, mid: int, small: int) -> list[Claim]:
 
 
 def companion_claims(result: IMPResult, one_shot: Source = (), supermasks: Source = (),
-                     mask_records: Source = ()) -> list[Pair]:
+                     mask_records: Source = (), rewind_experiment=None) -> list[Pair]:
     """``(notebook, claim)`` for every claim of notebooks 2-6 that the records allow.
 
     ``result`` is the shared experiment with the ticket-content strategies (notebook 6's
     :func:`~lth_helpers.notebook.contents_experiment`); ``one_shot`` the one-shot records,
     ``supermasks`` the rows of :func:`~lth_helpers.supermasks.supermask_records`, and
-    ``mask_records`` the one-shot tickets of every mask criterion.
+    ``mask_records`` the one-shot tickets of every mask criterion, ``rewind_experiment`` notebook 7's
+    :class:`~lth_helpers.rewinding.RewindExperiment`.
     """
     rounds = sorted({r["round"] for r in result.select("original")})
     mid, small = paper.checkpoint(result, 0.211), paper.checkpoint(result, 0.036)
@@ -72,6 +73,10 @@ def companion_claims(result: IMPResult, one_shot: Source = (), supermasks: Sourc
         pairs += [("6", c) for c in contents.supermask_claims(supermasks)]
     if mask_records:
         pairs += [("6", c) for c in contents.criteria_claims(mask_records)]
+    if rewind_experiment is not None:
+        from .claims_rewind import rewind_claims
+
+        pairs += [("7", c) for c in rewind_claims(rewind_experiment)]
     return pairs
 
 

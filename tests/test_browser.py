@@ -58,6 +58,50 @@ def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def chromium_or_skip() -> str:
+    """Chromium's path; without one, skip (outside CI) or fail (in CI, where .ci/run installs it)."""
+    chromium = find_chromium()
+    if chromium is None:
+        reason = "no Chromium found (/usr/bin/chromium or on PATH): apt-get install chromium"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return chromium
+
+
+def open_browser(pw, chromium: str, profile: Path, allowed: str):
+    """A headless Chromium context with a fresh profile that may only talk to ``allowed`` (a URL
+    prefix): badge images and CDNs would otherwise hold up the page offline. Returns
+    ``(context, page, console_errors, page_errors)``; the two lists fill as the page runs."""
+    context = pw.chromium.launch_persistent_context(
+        user_data_dir=str(profile), executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": 1280, "height": 1400})
+    context.route("**/*", lambda route: route.continue_()
+                  if route.request.url.startswith((allowed, "data:", "blob:", "ws:")) else route.abort())
+    page = context.pages[0] if context.pages else context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    return context, page, console, page_errors
+
+
+def move_slider(page, slider) -> tuple[dict, dict]:
+    """Press the right arrow five times on ``slider``'s handle, as a reader would; wait until the
+    figure and the accuracy text next to it change and settle. Returns the states before and after."""
+    page.evaluate(f"window.__lthSliderState = {_STATE_JS}")
+    before = _read_state(page)
+    slider.locator(".noUi-handle").focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(150)
+    page.wait_for_function(
+        """([label, before]) => { const s = window.__lthSliderState(label);
+             return !s.error && s.img !== before.img && s.accuracy !== before.accuracy; }""",
+        arg=[SLIDER_LABEL, before], timeout=UPDATE_TIMEOUT_S * 1000)
+    return before, _settled_state(page)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -159,12 +203,7 @@ def _read_state(page) -> dict:
 
 
 def test_prune_rate_slider_in_real_browser(tmp_path: Path) -> None:
-    chromium = find_chromium()
-    if chromium is None:
-        reason = "no Chromium found (/usr/bin/chromium or on PATH): apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    chromium = chromium_or_skip()
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
     pytest.importorskip("voila", reason="Voila is not installed")
     assert NOTEBOOK.is_file(), f"{NOTEBOOK} does not exist"
@@ -288,29 +327,15 @@ def _console_errors(messages: list) -> list[str]:
 
 
 def test_app_opens_in_seconds_with_clean_widgets(tmp_path: Path) -> None:
-    chromium = find_chromium()
-    if chromium is None:
-        reason = "no Chromium found (/usr/bin/chromium or on PATH): apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    chromium = chromium_or_skip()
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
     pytest.importorskip("voila", reason="Voila is not installed")
     ARTIFACTS.mkdir(exist_ok=True)
 
     with voila_server(APP, tmp_path) as (url, log_path), sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"), executable_path=chromium, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1400})
+        context, page, console, page_errors = open_browser(pw, chromium, tmp_path / "chromium-profile",
+                                                           url.split("?", 1)[0])
         try:
-            local = url.split("?", 1)[0]
-            context.route("**/*", lambda route: route.continue_()
-                          if route.request.url.startswith((local, "data:", "blob:")) else route.abort())
-            page = context.pages[0] if context.pages else context.new_page()
-            console: list[str] = []
-            page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
-            page_errors: list[str] = []
-            page.on("pageerror", lambda error: page_errors.append(str(error)))
             slider = page.locator(".widget-slider").filter(has=page.locator(".widget-label", has_text=SLIDER_LABEL))
 
             # Time to first interactive slider: from the request (Voila starts the kernel then)
@@ -329,17 +354,7 @@ def test_app_opens_in_seconds_with_clean_widgets(tmp_path: Path) -> None:
             page.wait_for_load_state("load", timeout=RENDER_TIMEOUT_S * 1000)
             page.screenshot(path=str(ARTIFACTS / "app-opened.png"), full_page=True)
 
-            page.evaluate(f"window.__lthSliderState = {_STATE_JS}")
-            before = _read_state(page)
-            slider.locator(".noUi-handle").focus()
-            for _ in range(5):
-                page.keyboard.press("ArrowRight")
-                page.wait_for_timeout(150)
-            page.wait_for_function(
-                """([label, before]) => { const s = window.__lthSliderState(label);
-                     return !s.error && s.img !== before.img && s.accuracy !== before.accuracy; }""",
-                arg=[SLIDER_LABEL, before], timeout=UPDATE_TIMEOUT_S * 1000)
-            after = _settled_state(page)
+            before, after = move_slider(page, slider)
 
             # The results tab draws the run's figure.
             page.locator(".lm-TabBar-tabLabel", has_text="Tickets vs. controls").click()
@@ -389,12 +404,7 @@ def jupyterlab_server(workdir: Path) -> Iterator[tuple[str, str, Path]]:
 
 
 def test_notebook_1_in_jupyterlab(tmp_path: Path) -> None:
-    chromium = find_chromium()
-    if chromium is None:
-        reason = "no Chromium found (/usr/bin/chromium or on PATH): apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    chromium = chromium_or_skip()
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
     pytest.importorskip("jupyterlab", reason="JupyterLab is not installed")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -403,15 +413,8 @@ def test_notebook_1_in_jupyterlab(tmp_path: Path) -> None:
     shutil.copy(NOTEBOOK, work / NOTEBOOK.name)  # a copy: JupyterLab autosaves what it runs
 
     with jupyterlab_server(work) as (base, token, log_path), sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"), executable_path=chromium, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 1400})
+        context, page, console, _ = open_browser(pw, chromium, tmp_path / "chromium-profile", base)
         try:
-            context.route("**/*", lambda route: route.continue_()
-                          if route.request.url.startswith((base, "data:", "blob:", "ws:")) else route.abort())
-            page = context.pages[0] if context.pages else context.new_page()
-            console: list[str] = []
-            page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
             page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}", wait_until="load",
                       timeout=RENDER_TIMEOUT_S * 1000)
             # The kernel is ready when JupyterLab says so; then run every cell, as a reader would.
@@ -435,17 +438,7 @@ def test_notebook_1_in_jupyterlab(tmp_path: Path) -> None:
                 pytest.fail(f"the slider never appeared in JupyterLab\n{log_path.read_text(errors='replace')[-3000:]}")
             print(f"JupyterLab: first interactive slider {time.monotonic() - start:.1f} s after Run All")
             slider.scroll_into_view_if_needed()
-            page.evaluate(f"window.__lthSliderState = {_STATE_JS}")
-            before = _read_state(page)
-            slider.locator(".noUi-handle").focus()
-            for _ in range(5):
-                page.keyboard.press("ArrowRight")
-                page.wait_for_timeout(150)
-            page.wait_for_function(
-                """([label, before]) => { const s = window.__lthSliderState(label);
-                     return !s.error && s.img !== before.img && s.accuracy !== before.accuracy; }""",
-                arg=[SLIDER_LABEL, before], timeout=UPDATE_TIMEOUT_S * 1000)
-            after = _settled_state(page)
+            before, after = move_slider(page, slider)
             # Let the rest of the notebook finish, then look at the whole page.
             page.wait_for_function(
                 "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",

@@ -105,3 +105,19 @@ def test_instability_is_cached_per_configuration_and_start(tmp_path, small_data,
     other = tiny_config("original", iterations=30)
     stability_records([(label, lambda: start)], small_data, other, tmp_path, points=3, progress=False)
     assert len(calls) == 2  # another schedule: not reused
+
+
+def test_the_rewind_experiment_and_its_claims(tmp_path, small_data):
+    from lth_helpers.claims import FAILS, HOLDS, UNRESOLVED
+    from lth_helpers.claims_rewind import rewind_claims
+    from lth_helpers.rewinding import rewind_experiment, rewind_name
+
+    e = rewind_experiment("quick", 1, small_data, tmp_path, progress=False, points=[0, 20])
+    assert e.points == [0, 20] and e.ticket_rewinds == [0, 20]
+    assert {r["strategy"] for r in e.records} == {"original", "reinit", rewind_name(0), rewind_name(20)}
+    kinds = {(r["kind"], r["rewind"]) for r in e.stability}
+    assert kinds == {("dense", 0), ("dense", 20), ("ticket", 0), ("ticket", 20), ("reinit", 0)}
+    claims = rewind_claims(e)
+    assert len(claims) == 4 and all(c.verdict in (HOLDS, FAILS, UNRESOLVED) for c in claims)
+    with pytest.raises(ValueError, match="must include 0"):
+        rewind_experiment("quick", 1, small_data, tmp_path, progress=False, points=[20])

@@ -92,7 +92,7 @@ def plot_barriers(records: Sequence[Mapping], ticket_rewinds: Sequence[int], sta
             right.errorbar(x * 1.03 ** (j - 0.5), mean, yerr=[mean - [min(v) for v in by_round],
                                                                  [max(v) for v in by_round] - mean],
                            color=_KIND_COLORS[kind], ls=["-", "--", ":"][j % 3], marker="o", capsize=3,
-                           label=start_label(kind, k, 1.0).replace("1.0%", "").replace(" ,", ","))
+                           label=f"{kind}, {'theta_0' if k == 0 else f'k={k}'}")
     right.axhline(100 * stable, color="black", lw=0.8, ls=":")
     if percents:
         percent_axis(right, density_ticks(percents))

@@ -335,7 +335,7 @@ def test_make_config():
     config = make_config("quick", "random_mask, reinit", 2)
     assert config.strategies == ("original", "reinit", "random_mask")  # original always, canonical order
     assert config.seeds == (0, 1)
-    assert (config.iterations, config.eval_every, config.rounds) == (150, 25, 2)
+    assert (config.iterations, config.eval_every, config.rounds) == (150, 50, 2)
     assert config.rates == {"fc1": 0.2, "fc2": 0.2, "fc3": 0.1}
     assert make_config("standard", seeds=[3, 5]).seeds == (3, 5)
     assert make_config("standard").seeds == (0, 1, 2)

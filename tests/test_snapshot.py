@@ -74,7 +74,24 @@ def test_the_app_builds_from_a_snapshot(tmp_path, tiny_run, small_data):
     tabs = app.children[1]
     assert tabs.titles == ("Pruning", "Tickets vs. controls", "Curves by round", "Retrain live")
     assert "lth-app" in tabs._dom_classes
-    button = tabs.children[3].children[0]
-    button.click()  # the live retraining: calls the given function and draws its result
-    assert retrained == [1] and tabs.children[3].children[2].outputs
-    assert "done" in tabs.children[3].children[1].value
+    assert tabs.children[1].children == ()  # built when first opened
+    tabs.selected_index = 1
+    assert tabs.children[1].children[0].children[1].outputs  # the results figure
+    tabs.selected_index = 3
+    retrain_tab = tabs.children[3].children[0]
+    retrain_tab.children[0].click()  # the live retraining: calls the given function and draws its result
+    assert retrained == [1] and retrain_tab.children[2].outputs
+    assert "done" in retrain_tab.children[1].value
+
+
+def test_the_shipped_sweep_is_the_dense_networks_own(mnist):
+    from lth_helpers.sweeps import TrainedNet, default_densities, sweep
+
+    snapshot = load_snapshot()
+    assert snapshot.sweep and {r["method"] for r in snapshot.sweep} == {"layerwise"}
+    again = sweep(TrainedNet.from_model(snapshot.dense_model()), mnist, default_densities(20), methods=("layerwise",))
+    assert len(again) == len(snapshot.sweep)
+    for ours, theirs in zip(snapshot.sweep, again):
+        # Up to a digit or two of float rounding on another CPU's kernels.
+        assert ours["density"] == pytest.approx(theirs["density"], abs=1e-6)
+        assert ours["test_acc"] == pytest.approx(theirs["test_acc"], abs=0.002)

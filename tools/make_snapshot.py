@@ -19,7 +19,8 @@ import torch
 from lth_helpers.data import load_mnist
 from lth_helpers.imp import run_imp, run_one_shot
 from lth_helpers.notebook import shared_experiment, shared_one_shot_rounds
-from lth_helpers.snapshot import DEFAULT_SNAPSHOT, load_snapshot, write_snapshot
+from lth_helpers.snapshot import load_snapshot, write_snapshot
+from lth_helpers.sweeps import TrainedNet, default_densities, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +35,11 @@ def main() -> int:
     if result.computed or one_shot.computed:
         print("warning: some networks were trained just now; the snapshot is of this run, which the committed "
               "notebooks may not show", file=sys.stderr)
-    path = write_snapshot(result, [r for r in one_shot.records if r["strategy"] == "one_shot"], 0, data.describe())
+    # The prune-rate slider's accuracy curve, computed once here instead of at every app start.
+    dense = TrainedNet(dict(result.final_weights(0, 0)), dict(result.store.tensors(0, 0, "original")["final_bias"]))
+    curve = sweep(dense, data, default_densities(20), methods=("layerwise",))
+    path = write_snapshot(result, [r for r in one_shot.records if r["strategy"] == "one_shot"], 0, data.describe(),
+                          sweep=curve)
     snapshot = load_snapshot(path)
     print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1e6:.1f} MB; {snapshot.describe()}")
     return 0

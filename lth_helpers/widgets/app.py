@@ -94,12 +94,19 @@ def explorer_app(snapshot: Snapshot, data: MNISTData, retrain: Callable[[], IMPR
     if data.source != snapshot.result.data_source:
         raise ValueError(f"data {data.source!r} is not the snapshot's ({snapshot.result.data_source!r})")
     header = widgets.HTML(f"<small>Results from the committed run: {snapshot.describe()}.</small>")
-    tabs = widgets.Tab(children=[
-        prune_rate_explorer(snapshot.dense_model(), data),
-        _results_tab(snapshot),
-        round_scrubber(snapshot.result, _SHOWN_FIRST),
-        _retrain_tab(retrain, _SHOWN_FIRST),
-    ])
+    # The first tab is built now; the others when first opened, so that the slider comes up fast.
+    builders = [lambda: _results_tab(snapshot), lambda: round_scrubber(snapshot.result, _SHOWN_FIRST),
+                lambda: _retrain_tab(retrain, _SHOWN_FIRST)]
+    later = [widgets.VBox() for _ in builders]
+    explorer = prune_rate_explorer(snapshot.dense_model(), data, curve=snapshot.sweep or None)
+    tabs = widgets.Tab(children=[explorer, *later])
     tabs.titles = ("Pruning", "Tickets vs. controls", "Curves by round", "Retrain live")
+
+    def build_on_first_visit(change) -> None:
+        index = change["new"]
+        if index and not later[index - 1].children:
+            later[index - 1].children = (builders[index - 1](),)
+
+    tabs.observe(build_on_first_visit, names="selected_index")
     tabs.add_class("lth-app")
     return widgets.VBox([header, tabs])

@@ -124,6 +124,17 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout_s: float) -> Non
     raise TimeoutError(f"voila did not listen on port {port} within {timeout_s:.0f} s")
 
 
+def stop_server(process: subprocess.Popen) -> None:
+    """Stop a server started in its own session, with everything it started (its kernels)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+
+
 @contextmanager
 def voila_server(notebook: Path, workdir: Path) -> Iterator[tuple[str, Path]]:
     """Run Voila on ``notebook`` at quick size; yield (page URL, log file)."""
@@ -156,13 +167,7 @@ def voila_server(notebook: Path, workdir: Path) -> Iterator[tuple[str, Path]]:
             wait_for_port(port, process, timeout_s=60)
             yield f"http://127.0.0.1:{port}/?token={token}", log_path
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=15)
+            stop_server(process)
 
 
 # Runs in the page: the state a reader sees in the widget that holds the slider.
@@ -394,13 +399,7 @@ def jupyterlab_server(workdir: Path) -> Iterator[tuple[str, str, Path]]:
             wait_for_port(port, process, timeout_s=60)
             yield f"http://127.0.0.1:{port}", token, log_path
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=15)
+            stop_server(process)
 
 
 def test_notebook_1_in_jupyterlab(tmp_path: Path) -> None:

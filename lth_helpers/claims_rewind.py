@@ -17,7 +17,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .claims import FAILS, HOLDS, UNRESOLVED, Claim
-from .claims_contents import TOLERANCE, content_estimates, within
+from . import claims_contents
+from .claims_contents import content_estimates, within
 from .intervals import mean_interval
 from .rewinding import rewind_name
 
@@ -60,7 +61,7 @@ def no_rewind_needed(records: Sequence[Mapping], points: Sequence[int]) -> Claim
     verdict = (HOLDS if verdicts and all(v == HOLDS for v in verdicts) else FAILS if FAILS in verdicts
                else UNRESOLVED)
     return Claim("Frankle et al. 2019", "LeNet tickets need no rewinding: reset to theta_0 they are as accurate as "
-                 f"rewound to k > 0 (a loss under {100 * TOLERANCE:.1f} points counts as 'as accurate')",
+                 f"rewound to k > 0 (a loss under {100 * claims_contents.TOLERANCE:.1f} points counts as 'as accurate')",
                  "theta_0 ticket minus rewound ticket: " + ("; ".join(parts) or "no rewound chain"), verdict)
 
 

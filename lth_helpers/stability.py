@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -92,6 +93,20 @@ def _cache_key(config: IMPConfig, data: MNISTData, points: int) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _read_cache(path: Path) -> dict:
+    """The cached results, or nothing (with a warning) when the file is damaged: they are recomputed."""
+    if not path.exists():
+        return {}
+    try:
+        cache = json.loads(path.read_text())
+        if isinstance(cache, dict) and all(isinstance(v, dict) and "barrier" in v for v in cache.values()):
+            return cache
+    except (OSError, ValueError):
+        pass
+    warnings.warn(f"ignoring the damaged instability cache {path}; recomputing it", RuntimeWarning, stacklevel=3)
+    return {}
+
+
 def stability_records(starts: Sequence[tuple[dict, Callable[[], State]]], data: MNISTData, config: IMPConfig,
                       cache_dir: str | Path, points: int = PATH_POINTS, device: str | torch.device = "cpu",
                       progress: bool = True) -> list[dict]:
@@ -103,7 +118,7 @@ def stability_records(starts: Sequence[tuple[dict, Callable[[], State]]], data: 
     the label, so a result is reproducible from its label alone.
     """
     path = Path(cache_dir) / f"instability-{_cache_key(config, data, points)}.json"
-    cache = json.loads(path.read_text()) if path.exists() else {}
+    cache = _read_cache(path)
     records = []
     from .training import progress_bar
 

@@ -121,3 +121,16 @@ def test_the_rewind_experiment_and_its_claims(tmp_path, small_data):
     assert len(claims) == 4 and all(c.verdict in (HOLDS, FAILS, UNRESOLVED) for c in claims)
     with pytest.raises(ValueError, match="must include 0"):
         rewind_experiment("quick", 1, small_data, tmp_path, progress=False, points=[20])
+
+
+def test_a_damaged_instability_cache_is_recomputed(tmp_path, small_data):
+    config = tiny_config("original")
+    theta0 = theta0_for(0)
+    start = start_state(theta0, full_masks(theta0))
+    label = {"kind": "dense", "seed": 0, "rewind": 0}
+    first = stability_records([(label, lambda: start)], small_data, config, tmp_path, points=3, progress=False)
+    cache = next(tmp_path.glob("instability-*.json"))
+    cache.write_text("{not json")
+    with pytest.warns(RuntimeWarning, match="damaged instability cache"):
+        again = stability_records([(label, lambda: start)], small_data, config, tmp_path, points=3, progress=False)
+    assert again == first

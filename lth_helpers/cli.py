@@ -74,6 +74,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
+def parse_workers(text: str) -> int | str:
+    """``--workers``: ``auto`` or an integer >= 1."""
+    if text.strip() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an integer >= 1 (processes), got {text!r}")
+    return value
+
+
 def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +121,12 @@ def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser
     imp.add_argument("--data-dir", default="./data", help="where full MNIST is, or is downloaded to (--data mnist)")
     imp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     imp.add_argument("--no-progress", action="store_true", help="no progress bars")
+    imp.add_argument("--workers", type=parse_workers, default="auto",
+                     help="processes training at once (default auto: one per CPU core for runs of 1,000+ "
+                          "iterations; the numbers do not depend on it)")
+    imp.add_argument("--all-rounds", action="store_true",
+                     help="train every strategy at every round (default: all but original, reinit and "
+                          "random_mask only at the rounds nearest the paper's checkpoints)")
 
     merge = commands.add_parser("merge", help="combine the results folders of jobs that ran different seeds",
                                 formatter_class=defaults)
@@ -163,6 +182,8 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
     overrides = {k: v for k, v in (("rounds", args.rounds), ("iterations", args.iterations),
                                    ("eval_every", args.eval_every)) if v is not None}
     seeds = args.seed_range if args.seed_range is not None else args.seeds
+    if args.all_rounds:
+        overrides["all_rounds"] = True
     config = make_config(args.size, args.strategies, seeds, **overrides)
     one_shot = check_one_shot_rounds(args.one_shot) if args.one_shot else []
     criteria = check_criteria(args.mask_criteria) if args.mask_criteria else []
@@ -175,7 +196,9 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
                                                      seeds, rewind=k, **overrides) for k in rewinds}
     # Absent by default, so that older --out folders still match their configuration.
     extras = dict({"mask_criteria": criteria} if criteria else {}, **({"rewind": rewinds} if rewinds else {}))
-    config_json = json.dumps(dict(asdict(config), one_shot=one_shot, data=args.data, **extras), indent=1)
+    # all_rounds is written only where it differs from the size's own, as the extras below.
+    settings = {k: v for k, v in asdict(config).items() if k != "all_rounds" or v != SIZES[config.size].all_rounds}
+    config_json = json.dumps(dict(settings, one_shot=one_shot, data=args.data, **extras), indent=1)
     _check_out(out, config_json)
     progress_note[0] = f"finished trainings are saved in {out / 'runs'}; run the same command again to resume"
 
@@ -183,7 +206,7 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
     print(f"Data: {data.describe()}")
     print(f"Size: {SIZES[config.size].describe()}; seeds {', '.join(map(str, config.seeds))}")
     progress = not args.no_progress
-    result = run_imp(config, data, out / "runs", progress=progress, device=device)
+    result = run_imp(config, data, out / "runs", progress=progress, device=device, workers=args.workers)
     tables = []
     if rewinds:
         for record in result.records:
@@ -191,7 +214,7 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
         tables.append(f"Reset to theta_0 (k = 0):\n{result.format_table()}")
         for k in [k for k in rewinds if k > 0]:
             print(f"Rewinding to iteration {k}:")
-            chain = run_imp(chains[k], data, out / "runs", progress=progress, device=device)
+            chain = run_imp(chains[k], data, out / "runs", progress=progress, device=device, workers=args.workers)
             tables.append(f"Rewound to iteration {k}:\n{chain.format_table()}")
             result.records = list(result.records) + chain.records
     if one_shot:

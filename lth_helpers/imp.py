@@ -25,12 +25,12 @@ import torch
 
 from .data import MNISTData, load_mnist
 from .history import History
-from .pruning import full_masks, layerwise_magnitude_masks, one_shot_rates
-from .results import IMPResult
+from .pruning import full_masks, layerwise_magnitude_masks
+from .results import IMPResult, closest_round
 from .sizes import get_size
 from .stages import Stages
 from .store import Entry, ResultStore, experiment_key
-from .strategies import CONTROLS, ONE_SHOT, STRATEGIES, check_strategies, derive_seed, member_start, theta0_for
+from .strategies import CONTROLS, STRATEGIES, check_strategies, derive_seed, member_start, theta0_for
 from .training import TrainConfig, progress_bar
 
 __all__ = [
@@ -44,6 +44,10 @@ __all__ = [
     "RESULTS_VERSION",
     "REWIND_STRATEGIES",
     "rewind_point",
+    "round_groups",
+    "train_stage",
+    "PAPER_CHECKPOINTS",
+    "EVERY_ROUND",
     # re-exported from lth_helpers.strategies for readers of older notebooks
     "derive_seed",
     "member_start",
@@ -55,6 +59,11 @@ __all__ = [
 # trained in a population of their own; the data key hashes the images. 3: records carry which
 # test digits each network gets right (for paired intervals); offline data is 15,000 digits.
 RESULTS_VERSION = 3
+#: The paper's checkpoint densities (Figures 3-5): where the notebooks compare strategies.
+PAPER_CHECKPOINTS: tuple[float, ...] = (0.513, 0.211, 0.135, 0.07, 0.036, 0.029)
+#: Trained at every round, as in the paper's Figure 4. Every other strategy answers a question the
+#: notebooks ask at the checkpoints, so it is trained at the checkpoint rounds only (unless ``all_rounds``).
+EVERY_ROUND: tuple[str, ...] = ("original", "reinit", "random_mask")
 #: What a late-rewinding chain trains: the ticket (reset to theta_k) and the random reinit control.
 REWIND_STRATEGIES: tuple[str, ...] = ("original", "reinit")
 
@@ -74,6 +83,8 @@ class IMPConfig:
         test_every: evaluate the test set only this often (see :class:`TrainConfig`).
         rewind: late rewinding (Frankle et al. 2019): reset survivors to the dense network's
             weights and biases after this many iterations instead of theta_0 (0: the paper's reset).
+        all_rounds: train every strategy at every round; by default those beyond
+            :data:`EVERY_ROUND` are trained at the :attr:`checkpoint_rounds` only.
     """
 
     size: str
@@ -88,6 +99,19 @@ class IMPConfig:
     batch_size: int = 60
     test_every: int | None = None
     rewind: int = 0
+    all_rounds: bool = False
+
+    @property
+    def checkpoint_rounds(self) -> tuple[int, ...]:
+        """The rounds nearest :data:`PAPER_CHECKPOINTS` (a short run: the rounds it has)."""
+        if self.rounds < 1:
+            return ()
+        return tuple(sorted({closest_round(d, range(1, self.rounds + 1), self.rates) for d in PAPER_CHECKPOINTS}))
+
+    def trains(self, strategy: str, round_: int) -> bool:
+        """Whether ``strategy`` is trained at ``round_`` (see :data:`EVERY_ROUND`)."""
+        return (strategy in self.strategies and
+                (strategy in EVERY_ROUND or self.all_rounds or round_ in self.checkpoint_rounds))
 
     @property
     def rates(self) -> dict[str, float]:
@@ -144,7 +168,7 @@ def make_config(size: str = "standard", strategies: str | Sequence[str] = ("orig
         "size": preset.name, "strategies": strategies,
         "seeds": _as_seeds(preset.seeds if seeds is None else seeds),
         "iterations": preset.iterations, "eval_every": preset.eval_every, "rounds": preset.rounds,
-        "test_every": preset.test_every, **overrides,
+        "test_every": preset.test_every, "all_rounds": preset.all_rounds, **overrides,
     }
     config = IMPConfig(**fields)
     for name in ("hidden_rate", "output_rate"):
@@ -177,14 +201,6 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return chosen
 
 
-def check_one_shot_rounds(rounds: Iterable[int]) -> list[int]:
-    """The IMP rounds one-shot pruning matches, sorted; ``ValueError`` for anything but ints >= 1."""
-    values = list(rounds) if not isinstance(rounds, (str, bytes)) and isinstance(rounds, Iterable) else [rounds]
-    if not values or any(not isinstance(r, int) or isinstance(r, bool) or r < 1 for r in values):
-        raise ValueError(f"one-shot rounds must be IMP rounds (integers >= 1), got {values!r}")
-    return sorted(set(values))
-
-
 def open_experiment(config: IMPConfig, data: MNISTData, results_dir: str | Path, device: torch.device,
                     use_population: bool, progress: bool) -> Stages:
     """The results store for this configuration, data, trainer and device type, and its stages."""
@@ -213,92 +229,95 @@ def _collect(result: IMPResult, entries: dict[tuple[int, str], Entry]) -> None:
         result.histories[(entry.strategy, entry.seed, entry.round)] = History.from_dict(entry.history)
 
 
+def round_groups(config: IMPConfig, round_: int) -> list[tuple[str, ...]]:
+    """What round ``round_`` trains, group by group: the ticket alone first, then its controls.
+
+    Two fixed groups beside the ticket: the paper's controls, and the opt-in ticket-content
+    strategies (so asking for the latter never changes the former's numbers). Round 0 is the
+    dense network alone.
+    """
+    groups = [("original",)]
+    if round_ > 0:
+        groups += [g for g in (tuple(s for s in CONTROLS if config.trains(s, round_)),
+                               tuple(s for s in config.strategies if s not in STRATEGIES and config.trains(s, round_)))
+                   if g]
+    return groups
+
+
+def round_masks(store: ResultStore, config: IMPConfig, seed: int, round_: int) -> dict[str, torch.Tensor]:
+    """The mask every network of round ``round_`` starts from: the previous round's ticket, with
+    p% of each layer's surviving weights pruned by their trained magnitude (round 0: everything)."""
+    if round_ == 0:
+        return full_masks(theta0_for(seed))
+    previous = store.tensors(seed, round_ - 1, "original")
+    return layerwise_magnitude_masks(previous["final"], config.rates, previous["mask"])
+
+
+def train_stage(stages: Stages, config: IMPConfig, seed: int, round_: int, group: tuple[str, ...],
+                parent: str | None) -> dict[tuple[int, str], Entry]:
+    """Train (or reuse) one group of round ``round_``; ``parent`` is the previous ticket's checksum.
+
+    Everything a stage needs is read from the store (the previous ticket's mask and trained
+    weights), so stages of different seeds, or a round's ticket and its controls, can run in
+    separate processes (:mod:`lth_helpers.parallel`) and give the same entries.
+    """
+    theta0 = theta0_for(seed)
+    masks, batches = round_masks(stages.store, config, seed, round_), derive_seed("batches", seed, round_)
+    # What survivors are reset to: theta_0 (the paper), or the dense network after `rewind` iterations.
+    reset_weights, reset_biases = theta0, None
+    if round_ > 0 and config.rewind:
+        reset_weights, reset_biases = rewind_point(stages.store, seed, config.rewind)
+    if group == ("original",):
+        return stages.run(seed, [(round_, "original")], {round_: masks}, reset_weights, parent, batches,
+                          keep_final=True, checkpoints=[config.rewind] if round_ == 0 and config.rewind else (),
+                          ticket_biases=reset_biases)
+    # The controls: the same mask and the same minibatches as the ticket.
+    return stages.run(seed, [(round_, s) for s in group], {round_: masks}, reset_weights, parent, batches,
+                      keep_final=True)
+
+
 def run_imp(config: IMPConfig, data: MNISTData | None = None, results_dir: str | Path = "results",
             progress: bool = True, device: str | torch.device | None = None, use_population: bool = True,
-            verbose: bool = True) -> IMPResult:
+            verbose: bool = True, workers: int | str = "auto") -> IMPResult:
     """Run (or resume) IMP with its controls; return every record and learning curve.
 
     Finished trainings found in ``results_dir`` for the same schedule, data, trainer and device
     type are reused; everything newly trained is saved the moment it finishes.
     ``use_population=False`` trains the members one by one with the reference loop instead
-    (slower, same numbers up to float rounding).
+    (slower, same numbers up to float rounding). ``workers`` processes train independent stages
+    at once (``"auto"``: one per CPU core when that pays, see :func:`lth_helpers.parallel.choose_workers`);
+    each stage is trained exactly as one process with the worker's thread count would train it.
     """
     device = resolve_device(device)
     data = data if data is not None else load_mnist()
     stages = open_experiment(config, data, results_dir, device, use_population, progress)
     result = IMPResult(config=config, data_source=data.source, store=stages.store)
-    # Two fixed groups beside the ticket: the paper's controls, and the opt-in ticket-content
-    # strategies (so asking for the latter never changes the former's numbers).
-    groups = [g for g in ([s for s in CONTROLS if s in config.strategies],
-                          [s for s in config.strategies if s not in STRATEGIES]) if g]
     try:
+        from .parallel import fill_store
+
+        filled = fill_store(config, data, results_dir, device, use_population, workers, progress, stages)
         with progress_bar(len(config.seeds) * (config.rounds + 1), "IMP rounds", progress, unit="round") as bar:
             for seed in config.seeds:
-                theta0 = theta0_for(seed)
-                masks, parent = full_masks(theta0), None
-                reset_weights, reset_biases = theta0, None  # what survivors are reset to
+                parent = None
                 for round_ in range(config.rounds + 1):
-                    batches = derive_seed("batches", seed, round_)
-                    # Train the ticket: the survivors of `masks`, reset to theta_0 (round 0: the dense network).
-                    ticket = stages.run(seed, [(round_, "original")], {round_: masks},
-                                        theta0 if round_ == 0 else reset_weights, parent, batches, keep_final=True,
-                                        checkpoints=[config.rewind] if round_ == 0 and config.rewind else (),
-                                        ticket_biases=reset_biases if round_ > 0 else None)
+                    # The ticket: the survivors of the previous ticket, reset (round 0: the dense network) ...
+                    ticket = train_stage(stages, config, seed, round_, ("original",), parent)
                     _collect(result, ticket)
-                    if round_ == 0 and config.rewind:
-                        # Late rewinding: reset to the dense network's weights after `rewind` iterations.
-                        reset_weights, reset_biases = rewind_point(stages.store, seed, config.rewind)
-                    # Train the controls on the same mask and the same minibatches.
-                    for group in groups if round_ > 0 else []:
-                        _collect(result, stages.run(seed, [(round_, s) for s in group], {round_: masks},
-                                                    reset_weights, parent, batches, keep_final=True))
-                    # Prune p% of each layer's remaining weights by magnitude; reset happens next round.
-                    final = stages.store.tensors(seed, round_, "original")["final"]
-                    masks = layerwise_magnitude_masks(final, config.rates, masks)
+                    # ... and its controls, on the same mask and minibatches.
+                    for group in round_groups(config, round_)[1:]:
+                        _collect(result, train_stage(stages, config, seed, round_, group, parent))
                     parent = ticket[(round_, "original")].checksum
                     bar.update(1)
     except KeyboardInterrupt:
         print(f"Interrupted. Every finished training is saved in {stages.store.directory}; "
               "run the same command again to resume.")
         raise
-    result.computed, result.reused = stages.computed, stages.reused
+    # What the worker processes trained is read back here, counted as reused: count it as trained.
+    result.computed, result.reused = stages.computed + filled, stages.reused - filled
     if verbose:
         print(f"IMP: {result.computed} network(s) trained, {result.reused} reused from {stages.store.directory}")
     return result
 
 
-def dense_network(stages: Stages, result: IMPResult, seed: int) -> tuple[dict, dict, str]:
-    """The dense network of ``seed``, shared with :func:`run_imp` (trained here if IMP has not run
-    yet) and added to ``result``: ``(theta_0, its trained weights, its entry's checksum)``."""
-    theta0 = theta0_for(seed)
-    dense = stages.run(seed, [(0, "original")], {0: full_masks(theta0)}, theta0, None,
-                       derive_seed("batches", seed, 0), keep_final=True)
-    _collect(result, dense)
-    return theta0, stages.store.tensors(seed, 0, "original")["final"], dense[(0, "original")].checksum
-
-
-def run_one_shot(config: IMPConfig, rounds: Sequence[int], data: MNISTData | None = None,
-                 results_dir: str | Path = "results", progress: bool = True,
-                 device: str | torch.device | None = None, verbose: bool = True) -> IMPResult:
-    """One-shot pruning: train the dense network once, prune straight to the density IMP reaches
-    after ``n`` rounds (for each ``n`` in ``rounds``), reset to theta_0 and train.
-
-    Uses the same store as :func:`run_imp` (the dense network is shared); records carry
-    ``strategy="one_shot"`` and the IMP round whose density they match.
-    """
-    rounds = check_one_shot_rounds(rounds)
-    device = resolve_device(device)
-    data = data if data is not None else load_mnist()
-    stages = open_experiment(config, data, results_dir, device, True, progress)
-    result = IMPResult(config=config, data_source=data.source, store=stages.store)
-    for seed in config.seeds:
-        theta0, final, checksum = dense_network(stages, result, seed)
-        masks = {n: layerwise_magnitude_masks(final, one_shot_rates(n, config.rates)) for n in rounds}
-        # All requested rounds train together, as in an uninterrupted run (see lth_helpers.stages).
-        _collect(result, stages.run(seed, [(n, ONE_SHOT) for n in rounds], masks, theta0, checksum,
-                                    derive_seed("one_shot batches", seed)))
-    result.computed, result.reused = stages.computed, stages.reused
-    if verbose:
-        print(f"one-shot pruning: {result.computed} network(s) trained, {result.reused} reused "
-              f"from {stages.store.directory}")
-    return result
+# One-shot pruning builds on the driver above; re-exported here, where readers look for it.
+from .one_shot import check_one_shot_rounds, run_one_shot  # noqa: E402

@@ -23,7 +23,8 @@ from typing import Callable, Mapping, Sequence
 import torch
 
 from .data import MNISTData, load_mnist
-from .imp import IMPConfig, _collect, check_one_shot_rounds, dense_network, open_experiment, resolve_device
+from .imp import IMPConfig, _collect, open_experiment, resolve_device
+from .one_shot import check_one_shot_rounds, dense_network
 from .models import LAYER_NAMES
 from .pruning import _keep_largest, one_shot_rates
 from .results import IMPResult

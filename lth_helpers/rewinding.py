@@ -1,8 +1,8 @@
 """Notebook 7's experiment: IMP with late rewinding at several iterations k, and the starts whose
 stability it measures.
 
-* :func:`rewind_points`: the iterations k to rewind to, 0, 100, 500 and 2,000 at the ``standard``
-  schedule (4,000 iterations per round), scaled with the schedule at other sizes.
+* :func:`rewind_points`: the iterations k to rewind to, 0, 100, 500 and 1,500 at the ``standard``
+  schedule (3,000 iterations per round), scaled with the schedule at other sizes.
 * :func:`rewind_runs`: one IMP chain per k (k = 0 is the shared experiment itself, reused);
   :func:`as_rewind_records` renames each chain's tickets ``rewind_<k>`` so that the paired
   comparisons of :mod:`lth_helpers.intervals` can set them side by side.
@@ -30,13 +30,13 @@ __all__ = ["STANDARD_REWIND_POINTS", "rewind_points", "rewind_runs", "as_rewind_
            "instability_starts", "RewindExperiment", "rewind_experiment", "dense_start", "ticket_start",
            "reinit_start"]
 
-#: Rewind iterations at the ``standard`` schedule (4,000 iterations per round).
-STANDARD_REWIND_POINTS: tuple[int, ...] = (0, 100, 500, 2_000)
+#: Rewind iterations at the ``standard`` schedule (3,000 iterations per round).
+STANDARD_REWIND_POINTS: tuple[int, ...] = (0, 100, 500, 1_500)
 
 
 def rewind_points(iterations: int) -> list[int]:
     """:data:`STANDARD_REWIND_POINTS` scaled to a schedule of ``iterations`` per round (distinct, sorted)."""
-    return sorted({min(iterations - 1, round(k * iterations / 4_000)) for k in STANDARD_REWIND_POINTS})
+    return sorted({min(iterations - 1, round(k * iterations / 3_000)) for k in STANDARD_REWIND_POINTS})
 
 
 def rewind_name(k: int) -> str:

@@ -114,6 +114,7 @@ def fake_measurements(monkeypatch):
         return seconds, 3
 
     monkeypatch.setattr(report, "best_seconds", fake_best_seconds)
+    monkeypatch.setattr(report, "usable_cores", lambda: 1)  # one core: no multi-process rows
 
 
 def _printed(**kwargs) -> str:
@@ -275,7 +276,33 @@ def test_end_to_end_times_the_real_driver():
     row = measure_end_to_end("quick", rounds=1)
     assert row["networks_timed"] == 1 + len(STRATEGIES)
     assert 0 < row["evaluation_share"] < 1 and row["seconds_per_network_round"] > 0
-    assert row["experiment_networks"] == 1 * (1 + 2 * len(STRATEGIES)) and row["scaled"] is True  # 1 of 2 rounds
+    # 1 of 2 rounds; the experiment: the dense network, 2 rounds of every strategy, one one-shot ticket.
+    assert row["experiment_networks"] == 1 * (1 + 2 * len(STRATEGIES) + 1) and row["scaled"] is True
     assert "s / network-round" in format_table([row])
     with pytest.raises(ValueError, match="rounds must be in 1..2"):
         measure_end_to_end("quick", rounds=3)
+
+
+def test_processes_rows_and_the_best_of_both_ways(fake_measurements, monkeypatch):
+    """On a machine with several cores the report adds one row per K for one single-threaded process
+    per core (how the IMP driver trains), and the best of all rows is the headline."""
+    monkeypatch.setattr(report, "usable_cores", lambda: 2)
+    monkeypatch.setattr(report, "process_rates", lambda ks, plan, processes, repeats=3: {1: 600_000.0, 2: 850_000.0})
+    r = json.loads(_printed(as_json=True, populations=[1, 2]))
+    modes = [(row["k"], row["mode"]) for row in r["population"]]
+    assert modes[2:] == [(1, "2 processes x 1 thread"), (2, "2 processes x 1 thread")]
+    assert (r["best_k"], r["best_mode"]) == (2, "2 processes x 1 thread")
+    assert r["fraction_of_limit"] == pytest.approx(0.85)
+    assert r["population"][3]["samples_per_s_each_member"] == pytest.approx(850_000 / 4)
+    best = [line for line in _printed(populations=[1, 2]).splitlines() if "<- best" in line]
+    assert len(best) == 1 and "K=2, 2 processes x 1 thread" in best[0]
+
+
+def test_processes_benchmark_runs_real_processes():
+    """Two spawned single-threaded processes, released together, each train a population of K."""
+    from lth_helpers.benchmarks.processes import process_rates
+
+    rates = process_rates([1, 2], TINY, processes=2, repeats=2)
+    assert set(rates) == {1, 2} and all(rate > 0 for rate in rates.values())
+    with pytest.raises(ValueError, match="processes must be >= 1"):
+        process_rates([1], TINY, processes=0)

@@ -11,10 +11,15 @@ What it reports, per size:
   controls of each round, and the dense network);
 * ``evaluation_share``: the fraction of the wall time spent evaluating validation and test sets;
 * ``experiment_minutes``: that rate times the networks of the full shared experiment (every
-  strategy, the size's seeds and 16 rounds). For ``paper`` it is labelled a scaled measurement: a
-  few rounds at the full 50,000 iterations, scaled to 16 rounds and 5 seeds.
+  strategy at the rounds it is trained at, the size's seeds and 16 rounds, and the one-shot
+  tickets), divided among one process per core as :mod:`lth_helpers.parallel` trains them. It is
+  labelled *scaled*: a few rounds of one seed, scaled up.
 
-    python -m lth_helpers.benchmarks.end_to_end [--sizes standard,paper] [--rounds 1]
+``--experiment`` instead runs the whole shared experiment of notebooks 2-5 (``run_imp`` with one
+process per core, then the one-shot tickets) in a fresh store and reports its wall time: measured,
+not scaled.
+
+    python -m lth_helpers.benchmarks.end_to_end [--sizes standard,paper] [--rounds 1] [--experiment]
 """
 
 from __future__ import annotations
@@ -26,12 +31,27 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+import torch
+
 from ..data import load_mnist
-from ..imp import STRATEGIES, make_config, run_imp
+from ..imp import EVERY_ROUND, STRATEGIES, make_config, round_groups, run_imp, run_one_shot
+from ..parallel import choose_workers, usable_cores
 from ..population import LeNetPopulation
 from ..sizes import get_size
+from .timing import torch_threads
 
-__all__ = ["measure_end_to_end", "end_to_end", "format_table"]
+__all__ = ["measure_end_to_end", "measure_experiment", "measure_one_seed", "end_to_end", "format_table", "experiment_networks"]
+
+#: The one-shot rounds of the shared experiment (as lth_helpers.notebook.ONE_SHOT_ROUNDS).
+_ONE_SHOT_ROUNDS = (3, 7, 12, 15)
+
+
+def experiment_networks(size: str) -> int:
+    """How many networks the shared experiment of notebooks 2-5 trains at ``size``."""
+    config = make_config(size, STRATEGIES)
+    per_seed = sum(len(g) for r in range(config.rounds + 1) for g in round_groups(config, r))
+    one_shot = len([n for n in _ONE_SHOT_ROUNDS if n <= config.rounds] or [config.rounds])
+    return len(config.seeds) * (per_seed + one_shot)
 
 
 @contextmanager
@@ -58,24 +78,66 @@ def measure_end_to_end(size: str = "standard", rounds: int = 1, seeds: int = 1) 
     preset = get_size(size)
     if rounds < 1 or rounds > preset.rounds:
         raise ValueError(f"rounds must be in 1..{preset.rounds}, got {rounds!r}")
-    config = make_config(size, STRATEGIES, seeds, rounds=rounds)
+    # Every strategy at every timed round, in one process, so that evaluation can be timed here.
+    config = make_config(size, STRATEGIES, seeds, rounds=rounds, all_rounds=True)
     data = load_mnist("offline")
     evaluating = [0.0]
-    with tempfile.TemporaryDirectory() as folder, _timed_evaluation(evaluating):
+    # Timed with the threads each of the driver's processes gets, and shared among that many.
+    processes = choose_workers("auto", make_config(size, STRATEGIES), torch.device("cpu"))
+    with tempfile.TemporaryDirectory() as folder, _timed_evaluation(evaluating), \
+            torch_threads(max(1, usable_cores() // processes)):
         started = time.perf_counter()
-        result = run_imp(config, data, folder, progress=False, device="cpu", verbose=False)
+        result = run_imp(config, data, folder, progress=False, device="cpu", verbose=False, workers=1)
         wall = time.perf_counter() - started
     networks = result.computed
     per_network = wall / networks
-    full_networks = preset.seeds * (1 + preset.rounds * len(STRATEGIES))
+    full_networks = experiment_networks(size)
     return {
         "size": size, "iterations": preset.iterations, "eval_every": preset.eval_every,
         "rounds_timed": rounds, "seeds_timed": seeds, "networks_timed": networks, "wall_seconds": wall,
         "seconds_per_network_round": per_network, "evaluation_share": evaluating[0] / wall,
-        "experiment_networks": full_networks, "experiment_minutes": per_network * full_networks / 60,
-        "scaled": True if size == "paper" else rounds < preset.rounds or seeds < preset.seeds,
+        "experiment_networks": full_networks, "processes": processes,
+        "experiment_minutes": per_network * full_networks / processes / 60, "scaled": True,
         "data": data.describe(),
     }
+
+
+def measure_experiment(size: str = "standard") -> dict:
+    """Run the whole shared experiment of notebooks 2-5 at ``size`` in a fresh store, as the notebooks
+    run it (one process per core, then the one-shot tickets), and time it: measured, not scaled."""
+    config = make_config(size, STRATEGIES)
+    data = load_mnist("offline")
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        result = run_imp(config, data, folder, progress=False, device="cpu", verbose=False)
+        one_shot = run_one_shot(config, [n for n in _ONE_SHOT_ROUNDS if n <= config.rounds] or [config.rounds],
+                                data, folder, progress=False, device="cpu", verbose=False)
+        wall = time.perf_counter() - started
+    return {"size": size, "networks": result.computed + one_shot.computed, "wall_minutes": wall / 60,
+            "processes": choose_workers("auto", config, torch.device("cpu")), "data": data.describe()}
+
+
+def measure_one_seed(size: str = "paper", rounds: int = 1) -> dict:
+    """One seed of the paper's own comparison (:data:`lth_helpers.imp.EVERY_ROUND`: the ticket, random
+    reinit and random sparse networks) at ``size``, as the driver trains it (one process per core):
+    the dense network and ``rounds`` rounds are timed separately, and the 16-round run is scaled
+    from them (``minutes_16_rounds``, labelled scaled)."""
+    preset = get_size(size)
+    if not isinstance(rounds, int) or rounds < 1 or rounds > preset.rounds:
+        raise ValueError(f"rounds must be in 1..{preset.rounds}, got {rounds!r}")
+    data = load_mnist("offline")
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        run_imp(make_config(size, EVERY_ROUND, 1, rounds=0), data, folder, progress=False, device="cpu", verbose=False)
+        dense = time.perf_counter() - started
+        started = time.perf_counter()
+        run_imp(make_config(size, EVERY_ROUND, 1, rounds=rounds), data, folder, progress=False, device="cpu",
+                verbose=False)
+        per_round = (time.perf_counter() - started) / rounds
+    config = make_config(size, EVERY_ROUND, 1)
+    return {"size": size, "strategies": list(EVERY_ROUND), "rounds_timed": rounds, "dense_seconds": dense,
+            "seconds_per_round": per_round, "minutes_16_rounds": (dense + config.rounds * per_round) / 60,
+            "processes": choose_workers("auto", config, torch.device("cpu")), "scaled": True}
 
 
 def format_table(rows: list[dict]) -> str:
@@ -86,8 +148,8 @@ def format_table(rows: list[dict]) -> str:
         label = f"{r['experiment_minutes']:,.0f} min" + (" (scaled)" if r["scaled"] else "")
         lines.append(f"{r['size']:<9}{r['iterations']:>11,}{r['networks_timed']:>16}"
                      f"{r['seconds_per_network_round']:>19.1f}{100 * r['evaluation_share']:>11.0f}%{label:>19}")
-    lines.append("(the real run_imp path, every strategy, offline data; 'shared experiment' = that rate times "
-                 "the networks of every strategy, the size's seeds and 16 rounds)")
+    lines.append("(the real run_imp path, every strategy, offline data; 'shared experiment' = that rate times the "
+                 "networks of notebooks 2-5's experiment, shared among one process per core: scaled, not run)")
     return "\n".join(lines)
 
 
@@ -102,9 +164,28 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Time the IMP driver end to end.")
     parser.add_argument("--sizes", default="standard", help="comma-separated sizes (default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=1, help="pruning rounds to time (default: %(default)s)")
+    parser.add_argument("--one-seed", action="store_true",
+                        help="time one seed of the ticket, reinit and random sparse networks (dense + --rounds "
+                             "rounds, scaled to 16) instead")
+    parser.add_argument("--experiment", action="store_true",
+                        help="run and time the whole shared experiment of each size instead (standard: minutes)")
     args = parser.parse_args(argv)
+    sizes = tuple(s.strip() for s in args.sizes.split(",") if s.strip())
+    if args.one_seed:
+        for size in sizes:
+            row = measure_one_seed(size, args.rounds)
+            print(f"{size}: one seed of {', '.join(row['strategies'])} with {row['processes']} process(es): dense "
+                  f"network {row['dense_seconds']:.0f} s, {row['seconds_per_round']:.0f} s per round "
+                  f"({row['rounds_timed']} timed); 16 rounds: {row['minutes_16_rounds']:.1f} min (scaled)")
+        return 0
+    if args.experiment:
+        for size in sizes:
+            row = measure_experiment(size)
+            print(f"{size}: the shared experiment of notebooks 2-5, {row['networks']} networks with "
+                  f"{row['processes']} process(es): {row['wall_minutes']:.1f} min wall (measured)")
+        return 0
     try:
-        result = end_to_end(sizes=tuple(s.strip() for s in args.sizes.split(",") if s.strip()), rounds=args.rounds)
+        result = end_to_end(sizes=sizes, rounds=args.rounds)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

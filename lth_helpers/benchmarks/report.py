@@ -20,8 +20,10 @@ from typing import Callable, Sequence
 
 import torch
 
+from ..parallel import usable_cores
 from .limit import (DEFINITION, LENET_WEIGHTS, TRAIN_FLOPS_PER_SAMPLE, fraction_of_limit, limit_samples_per_s,
                     matmul_gflops_from_seconds, matmul_run)
+from .processes import process_rates
 from .throughput import DEFAULT_POPULATIONS, random_mnist_like, rates, training_runs, validate_populations
 from .timing import BATCH_SIZE, BenchPlan, best_seconds
 
@@ -98,7 +100,17 @@ def measure(full: bool = False, populations: Sequence[int] = DEFAULT_POPULATIONS
         "steps_per_s": rates_by_k[k] / (k * BATCH_SIZE),
         "fraction_of_limit": fraction_of_limit(rates_by_k[k], gflops),
     } for k in ks]
-    # max() keeps the first of equal rates, i.e. the smaller K.
+    for row in rows:
+        row["mode"] = f"1 process x {torch.get_num_threads()} thread(s)"
+    # How the IMP driver trains on a machine with several cores (lth_helpers.parallel): one
+    # single-threaded process per core, each with its own population.
+    cores = usable_cores()
+    if cores > 1:
+        for k, rate in process_rates(ks, plan, cores, repeats=2).items():
+            rows.append({"k": k, "mode": f"{cores} processes x 1 thread", "iterations_timed": plan.population_iterations(k),
+                         "samples_per_s_per_net": rate, "samples_per_s_each_member": rate / (cores * k),
+                         "steps_per_s": rate / (cores * k * BATCH_SIZE), "fraction_of_limit": fraction_of_limit(rate, gflops)})
+    # max() keeps the first of equal rates, i.e. the smaller K (and one process).
     best = max(rows, key=lambda row: row["samples_per_s_per_net"])
     return {
         "benchmark": "LeNet-300-100, batch 60, Adam (lr 1.2e-3), random MNIST-shaped tensors",
@@ -114,6 +126,7 @@ def measure(full: bool = False, populations: Sequence[int] = DEFAULT_POPULATIONS
         "fraction_of_limit_single": fraction_of_limit(single, gflops),
         "samples_per_s_per_net_population": best["samples_per_s_per_net"],
         "best_k": best["k"],
+        "best_mode": best["mode"],
         "fraction_of_limit": best["fraction_of_limit"],
         "population": rows,
         "end_to_end": end_to_end(full) if end_to_end is not None else None,
@@ -136,12 +149,14 @@ def format_report(result: dict) -> str:
         f"Limit: {result['matmul_gflops']:.1f} GFLOP/s / (6 x {LENET_WEIGHTS:,} FLOPs) = "
         f"{result['limit_samples_per_s']:,.0f} network-samples/s",
         "",
-        f"{'training loop':<28}{'network-samples/s':>19}{'per member':>12}{'of limit':>10}",
-        f"{'single network (train)':<28}{single:>19,.0f}{single:>12,.0f}{result['fraction_of_limit_single']:>10.0%}",
+        f"{'training loop':<44}{'network-samples/s':>19}{'per member':>12}{'of limit':>10}",
+        f"{'single network (train)':<44}{single:>19,.0f}{single:>12,.0f}{result['fraction_of_limit_single']:>10.0%}",
     ]
     for row in result["population"]:
-        mark = "  <- best" if row["k"] == result["best_k"] else ""
-        lines.append(f"{'population K=' + str(row['k']):<28}{row['samples_per_s_per_net']:>19,.0f}"
+        best = row["k"] == result["best_k"] and row.get("mode") == result.get("best_mode", row.get("mode"))
+        mark = "  <- best" if best else ""
+        label = f"population K={row['k']}" + (f", {row['mode']}" if "processes" in row.get("mode", "") else "")
+        lines.append(f"{label:<44}{row['samples_per_s_per_net']:>19,.0f}"
                      f"{row['samples_per_s_each_member']:>12,.0f}{row['fraction_of_limit']:>10.0%}{mark}")
     lines += [
         "",

@@ -181,7 +181,7 @@ def _round_stats(result: IMPResult, strategy: str, round_: int) -> dict[str, dic
 
 
 def round_view(result: IMPResult, round_: int, strategies: Sequence[str] = ("original",),
-               metric: str = "test_acc") -> RoundView:
+               metric: str = "val_acc") -> RoundView:
     """Everything the round scrubber shows for one round.
 
     Raises ``ValueError`` for a round outside ``0..result.config.rounds``, a strategy the run does

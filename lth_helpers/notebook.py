@@ -63,7 +63,7 @@ def setup(size: str = "standard", data: str = "offline", data_dir: str | os.Path
     return Setup(chosen, dataset, Path(results_dir))
 
 
-#: The IMP rounds the shared experiment's one-shot tickets match (51.3%, 21.1%, 6.9% and 3.6% of the weights).
+#: The IMP rounds the shared experiment's one-shot tickets match (51.3%, 21.1%, 7.0% and 3.6% of the weights).
 ONE_SHOT_ROUNDS: tuple[int, ...] = (3, 7, 12, 15)
 
 

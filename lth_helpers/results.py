@@ -104,6 +104,14 @@ class IMPResult:
         except KeyError:
             raise KeyError(f"no run for strategy={strategy!r}, seed={seed}, round={round_}") from None
 
+    def rounds_of(self, strategy: str) -> list[int]:
+        """The rounds ``strategy`` was trained at (round 0, the dense network, for every strategy but
+        one-shot; some strategies are trained at the checkpoint rounds only, see ``IMPConfig.trains``)."""
+        rounds = {r["round"] for r in self.records if r["strategy"] == strategy}
+        if strategy != ONE_SHOT and self.select(strategy="original", round_=0):
+            rounds.add(0)
+        return sorted(rounds)
+
     def select(self, strategy: str | None = None, seed: int | None = None, round_: int | None = None) -> list[Record]:
         """Records matching the given fields."""
         return [r for r in self.records

@@ -46,10 +46,10 @@ def curve_ylim(curves: Iterable[Curve], scale: float, skip_fraction: float = 0.1
 
 
 def shared_ylim(result: IMPResult, strategies: Sequence[str] = ("original",),
-                metric: str = "test_acc") -> tuple[float, float]:
-    """One y range that fits every round of ``result``, so that rounds can be compared panel to
-    panel or while scrubbing."""
-    curves = [round_curve(result, s, n, metric) for n in range(result.config.rounds + 1) for s in strategies]
+                metric: str = "val_acc") -> tuple[float, float]:
+    """One y range that fits every round of ``result`` (each strategy's own), so that rounds can be
+    compared panel to panel or while scrubbing."""
+    curves = [round_curve(result, s, n, metric) for s in strategies for n in result.rounds_of(s)]
     return curve_ylim(curves, metric_scale(metric))
 
 
@@ -70,7 +70,7 @@ def _finish(ax: Axes, metric: str, ylim: tuple[float, float], heading: str, n_se
 
 
 def plot_learning_curves(result: IMPResult, rounds: Sequence[int], strategy: str = "original",
-                         metric: str = "test_acc", ax: Axes | None = None, title: str | None = None,
+                         metric: str = "val_acc", ax: Axes | None = None, title: str | None = None,
                          ylim: tuple[float, float] | None = None) -> Figure:
     """``metric`` vs. training iteration for one strategy at several rounds (the paper's Figure 3).
 
@@ -98,7 +98,7 @@ def plot_learning_curves(result: IMPResult, rounds: Sequence[int], strategy: str
 
 
 def plot_strategy_curves(result: IMPResult, round_: int,
-                         strategies: Sequence[str] = ("original", "reinit", "random_mask"), metric: str = "test_acc",
+                         strategies: Sequence[str] = ("original", "reinit", "random_mask"), metric: str = "val_acc",
                          ax: Axes | None = None, title: str | None = None, include_dense: bool = True,
                          ylim: tuple[float, float] | None = None) -> Figure:
     """Learning curves of several strategies at one round, the dense network dashed for reference."""

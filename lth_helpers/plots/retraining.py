@@ -82,7 +82,7 @@ def plot_retraining(result: Retraining, sweep_records: Sequence[dict] | None = N
 
 
 def plot_retraining_curves(result: Retraining, densities: Sequence[float] | None = None,
-                           metric: str = "test_acc") -> Figure:
+                           metric: str = "val_acc") -> Figure:
     """Learning curves of the three variants, one panel per density (accuracy in %).
 
     Each curve starts at iteration 0 with the network's accuracy before any training, so the

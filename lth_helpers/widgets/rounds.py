@@ -21,7 +21,7 @@ from ..tables import round_text
 __all__ = ["round_scrubber"]
 
 
-def round_scrubber(result: IMPResult, strategies: Sequence[str] = ("original",), metric: str = "test_acc",
+def round_scrubber(result: IMPResult, strategies: Sequence[str] = ("original",), metric: str = "val_acc",
                    start: int | None = None):
     """An ``IntSlider`` over the rounds of ``result`` (with a play button) that redraws the round's
     learning curves and prints its summary line. Returns the widget box to display.

@@ -287,6 +287,8 @@ def run_imp(config: IMPConfig, data: MNISTData | None = None, results_dir: str |
     (slower, same numbers up to float rounding). ``workers`` processes train independent stages
     at once (``"auto"``: one per CPU core when that pays, see :func:`lth_helpers.parallel.choose_workers`);
     each stage is trained exactly as one process with the worker's thread count would train it.
+    Worker processes are spawned, so a script that calls this must guard the call with
+    ``if __name__ == "__main__":`` (Python's rule for spawned processes), or pass ``workers=1``.
     """
     device = resolve_device(device)
     data = data if data is not None else load_mnist()

@@ -167,7 +167,7 @@ def fill_one_shot(config: IMPConfig, rounds: list[int], data: MNISTData, results
     return trained
 
 
-def _stored_ticket(stages: Stages, task: _Task) -> str | None:
+def _stored_checksum(stages: Stages, task: _Task) -> str | None:
     """The checksum of a task's stored result when every member is already in the store (else ``None``;
     ``""`` for a complete control group)."""
     group = [f"{s}@{task.round}" for s in task.group]
@@ -201,7 +201,7 @@ def fill_store(config: IMPConfig, data: MNISTData, results_dir: str | Path, devi
             while ready or running:
                 while ready and len(running) < count:
                     task = heapq.heappop(ready)
-                    stored = _stored_ticket(stages, task)
+                    stored = _stored_checksum(stages, task)
                     if stored is not None:  # nothing to train: release what waits on it right away
                         bar.update(len(task.group))
                         ready.extend(_followers(config, task, stored))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lth_helpers import parallel
 from lth_helpers.cli import main
 from lth_helpers.imp import EVERY_ROUND, make_config, round_groups, run_imp, run_one_shot
 from lth_helpers.parallel import choose_workers, usable_cores
@@ -13,7 +14,14 @@ from lth_helpers.strategies import STRATEGIES
 from conftest import assert_same_results, tiny_config
 
 
-def test_two_worker_processes_give_the_same_results_as_one(small_data, tmp_path):
+@pytest.fixture
+def one_thread_per_worker(monkeypatch):
+    """Workers get as many threads as this process has (one, see conftest) whatever the machine's
+    core count, so that both sides run the same kernels and the comparison can be bitwise."""
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+
+
+def test_two_worker_processes_give_the_same_results_as_one(small_data, tmp_path, one_thread_per_worker):
     """Stages trained by two spawned processes (one thread each, as here) are bitwise the entries the
     sequential driver trains, and a second run reuses all of them without starting a process."""
     config = tiny_config("original,reinit,random_mask,shuffled", seeds=2)
@@ -25,7 +33,8 @@ def test_two_worker_processes_give_the_same_results_as_one(small_data, tmp_path)
     assert (again.computed, again.reused) == (0, together.computed)
 
 
-def test_one_shot_tickets_of_several_seeds_train_in_parallel_with_the_same_results(small_data, tmp_path):
+def test_one_shot_tickets_of_several_seeds_train_in_parallel_with_the_same_results(small_data, tmp_path,
+                                                                                 one_thread_per_worker):
     config = tiny_config("original", seeds=2)
     alone = run_one_shot(config, [1, 2], small_data, tmp_path / "one", progress=False, verbose=False, workers=1)
     together = run_one_shot(config, [1, 2], small_data, tmp_path / "two", progress=False, verbose=False, workers=2)

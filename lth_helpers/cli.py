@@ -122,7 +122,7 @@ def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser
     imp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     imp.add_argument("--no-progress", action="store_true", help="no progress bars")
     imp.add_argument("--workers", type=parse_workers, default="auto",
-                     help="processes training at once (default auto: one per CPU core for runs of 1,000+ "
+                     help="processes training at once (default: auto, one per CPU core for runs of 1,000+ "
                           "iterations; the numbers do not depend on it)")
     imp.add_argument("--all-rounds", action="store_true",
                      help="train every strategy at every round (default: all but original, reinit and "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 import multiprocessing
 import os
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,15 +96,16 @@ def _start_worker(config: IMPConfig, data: MNISTData, results_dir: str, device: 
     _WORKER["stages"] = open_experiment(config, data, results_dir, torch.device(device), use_population, False)
 
 
-def _train(seed: int, round_: int, group: tuple[str, ...], parent: str | None) -> tuple[str, int]:
-    """In a worker: train one stage; return the ticket's checksum (or ``""``) and how many it trained."""
+def _train(seed: int, round_: int, group: tuple[str, ...], parent: str | None) -> tuple[str, int, float]:
+    """In a worker: train one stage; return the ticket's checksum (or ``""``), how many it trained and
+    the seconds it took."""
     from .imp import train_stage
 
     stages = _WORKER["stages"]
-    before = stages.computed
+    before, started = stages.computed, time.perf_counter()
     entries = train_stage(stages, _WORKER["config"], seed, round_, group, parent)
     ticket = entries.get((round_, "original"))
-    return (ticket.checksum if ticket else ""), stages.computed - before
+    return (ticket.checksum if ticket else ""), stages.computed - before, time.perf_counter() - started
 
 
 def _train_one_shot(seed: int, rounds: list[int]) -> int:
@@ -178,12 +180,14 @@ def _stored_checksum(stages: Stages, task: _Task) -> str | None:
 
 
 def fill_store(config: IMPConfig, data: MNISTData, results_dir: str | Path, device: torch.device,
-               use_population: bool, workers: int | str, progress: bool, stages: Stages) -> int:
+               use_population: bool, workers: int | str, progress: bool, stages: Stages,
+               timings: list[tuple[int, int, tuple[str, ...], float]] | None = None) -> int:
     """Train every stage of ``config`` missing from the store, ``workers`` processes at once.
 
     Does nothing with one worker (the sequential driver trains as it goes) or when everything is
     stored; returns how many networks the workers trained. Stages already stored are skipped
-    without starting a process.
+    without starting a process. ``timings``, if given, receives ``(seed, round, group, seconds)``
+    for every stage a worker trained (what :mod:`lth_helpers.benchmarks.schedule` replays).
     """
     count = choose_workers(workers, config, device)
     if count == 1:
@@ -215,8 +219,10 @@ def fill_store(config: IMPConfig, data: MNISTData, results_dir: str | Path, devi
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     task = running.pop(future)
-                    checksum, newly = future.result()
+                    checksum, newly, seconds = future.result()
                     trained += newly
+                    if timings is not None and newly:
+                        timings.append((task.seed, task.round, task.group, seconds))
                     bar.update(len(task.group))
                     for follower in _followers(config, task, checksum):
                         heapq.heappush(ready, follower)

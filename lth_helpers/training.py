@@ -121,8 +121,9 @@ def minibatch_indices(n: int, batch_size: int, iterations: int, seed: int) -> It
 def make_optimizer(params: Iterable[torch.Tensor], config: TrainConfig, fused: bool = False) -> torch.optim.Optimizer:
     """A fresh optimizer as ``config`` describes it: the one place optimizers are built.
 
-    ``fused=True`` asks for PyTorch's fused Adam kernel (one pass over all parameters), which
-    the population trainer uses; builds without it fall back to the ``foreach`` version.
+    ``fused=True`` asks for PyTorch's fused Adam kernel (one pass over all parameters); builds
+    without it fall back to the ``foreach`` version. (The population trainer calls that kernel
+    directly, :mod:`lth_helpers.fused_adam`.)
     """
     params = list(params)
     if config.optimizer == "adam":

@@ -343,3 +343,17 @@ def test_end_to_end_command_refuses_bad_input_in_one_line(argv, message, capsys,
     assert end_to_end.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_experiment_counts_every_network_and_replays_its_own_stages(monkeypatch):
+    """The whole quick experiment with two worker processes: every network counted once (those the
+    workers trained included), and the replay of its own stage times close to its measured wall time."""
+    from lth_helpers import parallel
+    from lth_helpers.benchmarks import end_to_end
+
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    monkeypatch.setattr(end_to_end, "choose_workers", lambda workers, config, device: 2)
+    row = end_to_end.measure_experiment("quick")
+    assert row["networks"] == end_to_end.experiment_networks("quick")
+    assert row["processes"] == 2 and row["wall_minutes"] >= row["imp_wall_minutes"] > 0
+    assert 0.3 * row["imp_wall_minutes"] < row["imp_replayed_minutes"] <= 1.05 * row["imp_wall_minutes"]

@@ -40,8 +40,11 @@ class PopulationAdam:
         self.grads = [p.grad for p in self.params]
         self.exp_avgs = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
-        # One step counter per tensor, as torch.optim.Adam keeps them (float32 on the tensors' device).
-        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+        # torch.optim.Adam keeps one step counter per tensor (float32 on the tensors' device). Here
+        # every tensor is stepped every time, so one counter serves them all: the kernel reads the
+        # same value, and one increment replaces a multi-tensor add over six scalars each step.
+        self._step = torch.zeros((), dtype=torch.float32, device=self.params[0].device)
+        self.steps = [self._step] * len(self.params)
         self._fallback: torch.optim.Optimizer | None = None
         beta1, beta2 = _BETAS
         self._options = dict(lr=self.lr, beta1=beta1, beta2=beta2, weight_decay=self.weight_decay, eps=_EPS,
@@ -69,7 +72,7 @@ class PopulationAdam:
         if self._fallback is not None:
             self._fallback.step()
             return
-        torch._foreach_add_(self.steps, 1)
+        self._step.add_(1)
         torch._fused_adam_(self.params, self.grads, self.exp_avgs, self.exp_avg_sqs, [], self.steps,
                            **self._options)
 

@@ -323,7 +323,7 @@ def test_one_seed_times_real_stages_and_replays_them(monkeypatch, processes):
     assert set(row["stage_seconds"]) == {"dense", "original", "reinit+random_mask"}
     assert 0 < row["evaluation_share"] < 1
     # The replay leaves out only process start-up and the store's reads and writes, which dominate at this
-    # size (the paper-size check is in the README: 10.5 min replayed against 10.6 measured).
+    # size (the paper-size check is in the README: 9.9 min replayed against 10.0 measured).
     assert 0 < row["replayed_seconds_timed"] <= 1.05 * row["wall_seconds_timed"]
     assert row["rounds_all"] == 2 and row["minutes_all_rounds"] * 60 == pytest.approx(row["replayed_seconds_timed"])
     text = end_to_end.format_one_seed(row)

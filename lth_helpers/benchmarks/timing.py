@@ -52,20 +52,23 @@ class BenchPlan:
 
     @classmethod
     def make(cls, full: bool = False) -> "BenchPlan":
-        """The default plan (under 30 s on a quiet 2-core machine, at most about 2 min on a busy one) or ``full``.
+        """The default plan (its repeats stop after 20 s; the whole ``bench`` stays under 2 min) or ``full``.
 
         One round of the default plan trains about 170,000 network-samples (5 population sizes
         x 30,000 and the single network's 18,000) and runs six 2048^3 matmuls: about 4 s on a
         slow AVX2-only CPU (60,000 network-samples/s at the best K, 25,000 for one network),
-        so the warm-up and 5 timed rounds take under 30 s there. On a machine
-        busy with other jobs everything is slower, and ``budget_s`` cuts the repeats instead.
-        ``full`` trains 4x longer per run, repeats more and may take several minutes.
+        so the warm-up and 2-4 timed rounds fit the 20 s budget there. With the process rows
+        and the end-to-end round, ``bench`` took 101-105 s on that machine (with a 30 s budget,
+        94-119 s: too close to 2 minutes when the machine is busy).
+        On a machine busy with other jobs everything is slower, and ``budget_s`` cuts the
+        repeats instead. ``full`` trains 4x longer per run, repeats more and may take several
+        minutes.
         """
         if full:
             return cls(matmul_size=2048, single_iterations=1_200, population_samples=120_000,
                        min_iterations=100, repeats=9, n_train=55_000, budget_s=900.0)
         return cls(matmul_size=2048, single_iterations=300, population_samples=30_000,
-                   min_iterations=40, repeats=5, n_train=55_000, budget_s=30.0)
+                   min_iterations=40, repeats=5, n_train=55_000, budget_s=20.0)
 
     def population_iterations(self, k: int) -> int:
         """Iterations of one timed run for a population of ``k`` members."""

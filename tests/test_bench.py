@@ -311,7 +311,8 @@ def test_processes_benchmark_runs_real_processes():
 @pytest.mark.parametrize("processes", [1, 2], ids=["one core", "two processes"])
 def test_one_seed_times_real_stages_and_replays_them(monkeypatch, processes):
     """One quick seed: the dense network in this process, the rounds in workers (or stage by stage on one
-    core); the replay of the rounds that ran is close to their measured wall time, and 16 rounds are scaled."""
+    core); the replay of the rounds that ran is close to their measured wall time. All of quick's rounds ran,
+    so nothing is scaled; with fewer rounds timed than the size has, the total is labelled scaled."""
     from lth_helpers import parallel
     from lth_helpers.benchmarks import end_to_end
 
@@ -319,7 +320,7 @@ def test_one_seed_times_real_stages_and_replays_them(monkeypatch, processes):
     monkeypatch.setattr(end_to_end, "usable_cores", lambda: processes)
     monkeypatch.setattr(end_to_end, "choose_workers", lambda workers, config, device: processes)
     row = end_to_end.measure_one_seed("quick", rounds=2)
-    assert row["processes"] == processes and row["scaled"] is True
+    assert row["processes"] == processes and row["scaled"] is False
     assert set(row["stage_seconds"]) == {"dense", "original", "reinit+random_mask"}
     assert 0 < row["evaluation_share"] < 1
     # The replay leaves out only process start-up and the store's reads and writes, which dominate at this
@@ -327,7 +328,9 @@ def test_one_seed_times_real_stages_and_replays_them(monkeypatch, processes):
     assert 0 < row["replayed_seconds_timed"] <= 1.05 * row["wall_seconds_timed"]
     assert row["rounds_all"] == 2 and row["minutes_all_rounds"] * 60 == pytest.approx(row["replayed_seconds_timed"])
     text = end_to_end.format_one_seed(row)
-    assert "measured" in text and "scaled" in text
+    assert "every round ran" in text and "scaled:" not in text
+    scaled = end_to_end.format_one_seed(dict(row, rounds_timed=1, scaled=True))
+    assert "measured" in scaled and "scaled:" in scaled and "every round ran" not in scaled
     with pytest.raises(ValueError, match="rounds must be an integer in 1..2"):
         end_to_end.measure_one_seed("quick", rounds=3)
 

@@ -144,6 +144,10 @@ def test_json_is_one_object_on_one_line(fake_measurements):
     assert {"cpu", "capability", "torch", "threads"} <= set(machine)
     assert machine["capability"] == torch.backends.cpu.get_cpu_capability()
     assert r["full"] is False and r["end_to_end"] is None and r["repeats"] == 3
+    # One core: the driver trains in this process, at K=1 (a ticket) and K=2 (its two controls).
+    assert r["driver"]["mode"] == r["population"][0]["mode"] and r["driver"]["population_sizes"] == [1, 2]
+    assert r["driver"]["fraction_of_limit"] == pytest.approx([0.4, 0.7])
+    assert r["driver"]["below_best"] == pytest.approx([1 - 4 / 7, 0.0])
     assert "summed over the networks" in r["definition"]
 
 
@@ -153,6 +157,11 @@ def test_report_table(fake_measurements):
     assert "single network (train)" in text and "30%" in text
     best = [line for line in text.splitlines() if "<- best" in line]
     assert len(best) == 1 and "population K=2" in best[0]
+    driver = [line for line in text.splitlines() if line.startswith("The IMP driver")]
+    assert len(driver) == 1 and "(K=1 and K=2, " in driver[0] and "40% and 70% of the limit, 43% and 0% below" in driver[0]
+    # Without a driver size measured there is nothing to compare, and no line.
+    assert "The IMP driver" not in _printed(populations=[4])
+    assert json.loads(_printed(as_json=True, populations=[4]))["driver"] is None
 
 
 def test_end_to_end_seam(fake_measurements):
@@ -294,6 +303,10 @@ def test_processes_rows_and_the_best_of_both_ways(fake_measurements, monkeypatch
     assert (r["best_k"], r["best_mode"]) == (2, "2 processes x 1 thread")
     assert r["fraction_of_limit"] == pytest.approx(0.85)
     assert r["population"][3]["samples_per_s_each_member"] == pytest.approx(850_000 / 4)
+    # The driver trains like the process rows, compared with the best of every row.
+    assert r["driver"]["mode"] == "2 processes x 1 thread"
+    assert r["driver"]["fraction_of_limit"] == pytest.approx([0.6, 0.85])
+    assert r["driver"]["below_best"] == pytest.approx([1 - 6 / 8.5, 0.0])
     best = [line for line in _printed(populations=[1, 2]).splitlines() if "<- best" in line]
     assert len(best) == 1 and "K=2, 2 processes x 1 thread" in best[0]
 

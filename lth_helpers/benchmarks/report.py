@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from ..imp import EVERY_ROUND
 from ..parallel import usable_cores
 from .limit import (DEFINITION, LENET_WEIGHTS, TRAIN_FLOPS_PER_SAMPLE, fraction_of_limit, limit_samples_per_s,
                     matmul_gflops_from_seconds, matmul_run)
@@ -27,7 +28,8 @@ from .processes import process_rates
 from .throughput import DEFAULT_POPULATIONS, random_mnist_like, rates, training_runs, validate_populations
 from .timing import BATCH_SIZE, BenchPlan, best_seconds
 
-__all__ = ["EndToEnd", "machine_info", "measure", "format_report", "to_json_line", "run_benchmark"]
+__all__ = ["EndToEnd", "DRIVER_POPULATIONS", "machine_info", "driver_summary", "measure", "format_report",
+           "to_json_line", "run_benchmark"]
 
 #: The seam for an end-to-end benchmark: called with ``full``, returns a JSON-ready dict.
 EndToEnd = Callable[[bool], dict]
@@ -64,6 +66,31 @@ def machine_info() -> dict:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
+    }
+
+
+#: The population sizes the IMP driver trains the paper's comparison in: each round's ticket alone
+#: (so the chain of tickets never waits), then its two controls together.
+DRIVER_POPULATIONS: tuple[int, ...] = (1, len(EVERY_ROUND) - 1)
+
+
+def driver_summary(rows: list[dict], driver_mode: str) -> dict | None:
+    """How the population sizes the driver uses compare with the best row measured on this machine.
+
+    ``driver_mode`` is the ``mode`` of the rows the driver trains like (one single-threaded process
+    per core on a machine with several). Returns ``None`` when a driver size was not measured
+    (``--populations`` without it). ``below_best`` is, for each driver size, how far its
+    throughput falls short of the fastest row of any K and mode (0 when it is the fastest).
+    """
+    by_k = {row["k"]: row for row in rows if row["mode"] == driver_mode}
+    if not all(k in by_k for k in DRIVER_POPULATIONS):
+        return None
+    best = max(row["samples_per_s_per_net"] for row in rows)
+    return {
+        "mode": driver_mode,
+        "population_sizes": list(DRIVER_POPULATIONS),
+        "fraction_of_limit": [by_k[k]["fraction_of_limit"] for k in DRIVER_POPULATIONS],
+        "below_best": [1 - by_k[k]["samples_per_s_per_net"] / best for k in DRIVER_POPULATIONS],
     }
 
 
@@ -105,9 +132,11 @@ def measure(full: bool = False, populations: Sequence[int] = DEFAULT_POPULATIONS
     # How the IMP driver trains on a machine with several cores (lth_helpers.parallel): one
     # single-threaded process per core, each with its own population.
     cores = usable_cores()
+    driver_mode = rows[0]["mode"]
     if cores > 1:
+        driver_mode = f"{cores} processes x 1 thread"
         for k, rate in process_rates(ks, plan, cores, repeats=2).items():
-            rows.append({"k": k, "mode": f"{cores} processes x 1 thread", "iterations_timed": plan.population_iterations(k),
+            rows.append({"k": k, "mode": driver_mode, "iterations_timed": plan.population_iterations(k),
                          "samples_per_s_per_net": rate, "samples_per_s_each_member": rate / (cores * k),
                          "steps_per_s": rate / (cores * k * BATCH_SIZE), "fraction_of_limit": fraction_of_limit(rate, gflops)})
     # max() keeps the first of equal rates, i.e. the smaller K (and one process).
@@ -129,6 +158,7 @@ def measure(full: bool = False, populations: Sequence[int] = DEFAULT_POPULATIONS
         "best_mode": best["mode"],
         "fraction_of_limit": best["fraction_of_limit"],
         "population": rows,
+        "driver": driver_summary(rows, driver_mode),
         "end_to_end": end_to_end(full) if end_to_end is not None else None,
         "repeats": rounds,
         "benchmark_seconds": time.perf_counter() - started,
@@ -158,6 +188,13 @@ def format_report(result: dict) -> str:
         label = f"population K={row['k']}" + (f", {row['mode']}" if "processes" in row.get("mode", "") else "")
         lines.append(f"{label:<44}{row['samples_per_s_per_net']:>19,.0f}"
                      f"{row['samples_per_s_each_member']:>12,.0f}{row['fraction_of_limit']:>10.0%}{mark}")
+    driver = result.get("driver")
+    if driver:
+        sizes = " and ".join(f"K={k}" for k in driver["population_sizes"])
+        shares = " and ".join(f"{f:.0%}" for f in driver["fraction_of_limit"])
+        gaps = " and ".join(f"{g:.0%}" for g in driver["below_best"])
+        lines += ["", f"The IMP driver trains a ticket alone and its two controls together ({sizes}, "
+                      f"{driver['mode']}): {shares} of the limit, {gaps} below the best row."]
     lines += [
         "",
         "network-samples/s = " + DEFINITION.split(": ", 1)[1].split("; ")[0] + ".",

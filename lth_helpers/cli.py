@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .sizes import SIZES
 from .strategies import KNOWN
+
+if TYPE_CHECKING:
+    from .imp import IMPConfig
 
 __all__ = ["main", "build_parser", "parse_seeds"]
 
@@ -41,12 +43,17 @@ def parse_seeds(text: str) -> int | list[int]:
 
 def parse_seed_range(text: str) -> list[int]:
     """``"3:5"`` is seeds 3 and 4 (Python's half-open range)."""
+    from .imp import MAX_SEEDS
+
     try:
         start, stop = (int(part) for part in text.split(":"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid seed range {text!r}: expected START:STOP, e.g. 3:5") from None
     if not 0 <= start < stop:
         raise argparse.ArgumentTypeError(f"invalid seed range {text!r}: expected 0 <= START < STOP")
+    if stop - start > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"invalid seed range {text!r}: at most {MAX_SEEDS} seeds per run; "
+                                         "split them over several jobs")
     return list(range(start, stop))
 
 
@@ -97,8 +104,9 @@ def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser
     imp.add_argument("--strategies", default="original,reinit,random_mask",
                      help=f"comma-separated, any of: {', '.join(KNOWN)} (noisy_<s> for any s > 0)")
     seeds = imp.add_mutually_exclusive_group()
-    seeds.add_argument("--seeds", type=parse_seeds, default=1,
-                       help="a count N (seeds 0..N-1) or a comma-separated list of seeds, e.g. 3,4")
+    # default None, not 1: argparse lets a value equal to the default slip past the exclusion.
+    seeds.add_argument("--seeds", type=parse_seeds, default=None,
+                       help="a count N (seeds 0..N-1) or a comma-separated list of seeds, e.g. 3,4 (default: 1)")
     seeds.add_argument("--seed-range", type=parse_seed_range, default=None,
                        help="seeds START..STOP-1, e.g. 3:5 (for one job of a job array)")
     imp.add_argument("--rounds", type=int, default=None, help="pruning rounds (default: from --size)")
@@ -143,45 +151,17 @@ def build_parser(prog: str = "python -m lth_helpers") -> argparse.ArgumentParser
     return parser
 
 
-def _json_or_none(path: Path) -> object:
-    try:
-        return json.loads(path.read_text())
-    except (ValueError, OSError):
-        return None
-
-
-def _check_out(out: Path, config_json: str) -> None:
-    """Refuse an ``--out`` that cannot hold results, or holds another configuration's, before any work."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; expected a folder (it is created if missing)")
-    # Checked without leaving anything behind: a probe file in the nearest existing folder is
-    # created and removed at once (permission bits alone do not tell, e.g. for root).
-    existing_parent = next(p for p in (out, *out.parents) if p.exists())
-    if not existing_parent.is_dir():
-        raise ValueError(f"--out {out} lies under the file {existing_parent}; expected a folder")
-    for folder in [p for p in (out, out / "runs") if p.is_dir()] or [existing_parent]:
-        try:
-            handle, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.")
-            os.close(handle)
-            os.unlink(probe)
-        except OSError as error:
-            raise ValueError(f"--out {out} is not writable ({error.strerror}); choose another folder") from None
-    existing = out / "config.json"
-    if existing.exists() and _json_or_none(existing) != json.loads(config_json):
-        raise ValueError(f"--out {out} holds the results of another configuration ({existing}); "
-                         "choose another --out, or delete that folder")
-
-
 def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
     from dataclasses import asdict
 
     from .data import load_mnist
     from .imp import REWIND_STRATEGIES, check_one_shot_rounds, make_config, resolve_device, run_imp, run_one_shot
     from .mask_criteria import check_criteria, run_mask_criteria
+    from .out_folder import check_out_folder
 
     overrides = {k: v for k, v in (("rounds", args.rounds), ("iterations", args.iterations),
                                    ("eval_every", args.eval_every)) if v is not None}
-    seeds = args.seed_range if args.seed_range is not None else args.seeds
+    seeds = args.seed_range if args.seed_range is not None else (1 if args.seeds is None else args.seeds)
     if args.all_rounds:
         overrides["all_rounds"] = True
     config = make_config(args.size, args.strategies, seeds, **overrides)
@@ -199,12 +179,12 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
     # all_rounds is written only where it differs from the size's own, as the extras below.
     settings = {k: v for k, v in asdict(config).items() if k != "all_rounds" or v != SIZES[config.size].all_rounds}
     config_json = json.dumps(dict(settings, one_shot=one_shot, data=args.data, **extras), indent=1)
-    _check_out(out, config_json)
+    check_out_folder(out, json.loads(config_json))
     progress_note[0] = f"finished trainings are saved in {out / 'runs'}; run the same command again to resume"
 
     data = load_mnist(args.data, args.data_dir)
     print(f"Data: {data.describe()}")
-    print(f"Size: {SIZES[config.size].describe()}; seeds {', '.join(map(str, config.seeds))}")
+    print(f"Size: {_describe_schedule(config, overrides)}; seeds {', '.join(map(str, config.seeds))}")
     progress = not args.no_progress
     result = run_imp(config, data, out / "runs", progress=progress, device=device, workers=args.workers)
     tables = []
@@ -231,6 +211,29 @@ def _run_imp(args: argparse.Namespace, progress_note: list[str]) -> int:
     return 0
 
 
+def _describe_schedule(config: "IMPConfig", overrides: dict) -> str:
+    """The size's one-line description, with the schedule this run really uses (``--iterations`` etc.)."""
+    from dataclasses import replace
+
+    schedule = replace(SIZES[config.size], iterations=config.iterations, eval_every=config.eval_every,
+                       rounds=config.rounds)
+    changed = [f"--{k.replace('_', '-')}" for k in overrides if k != "all_rounds"]
+    return schedule.describe() + (f" (set by {', '.join(changed)})" if changed else "")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--seeds -1,2`` as ``--seeds=-1,2``: argparse takes a value like ``-1,2`` for an option and
+    would say only "expected one argument"; joined, the value reaches its check and is named."""
+    joined: list[str] = []
+    for token in argv:
+        previous = joined[-1] if joined else ""
+        if previous.startswith("--") and "=" not in previous and token[:1] == "-" and token[1:2].isdigit():
+            joined[-1] = f"{previous}={token}"
+        else:
+            joined.append(token)
+    return joined
+
+
 def _prog() -> str:
     """How the user called us: ``lth`` (the console script) or ``python -m lth_helpers``."""
     name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
@@ -241,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (2 for bad input, 130 when interrupted)."""
     progress_note = ["nothing had started yet"]
     try:
-        args = build_parser(_prog()).parse_args(argv)
+        args = build_parser(_prog()).parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
         if args.command == "imp":
             return _run_imp(args, progress_note)
         if args.command == "merge":
@@ -251,9 +254,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(args.folders)} results folders merged into {path}")
             return 0
         from .benchmarks import run_benchmark
-        from .benchmarks.throughput import validate_populations
+        from .benchmarks.throughput import parse_populations
 
-        populations = validate_populations([int(k) for k in args.populations.split(",") if k.strip()])
+        populations = parse_populations(args.populations)
         from .benchmarks.end_to_end import end_to_end
 
         return run_benchmark(as_json=args.json, full=args.full, populations=populations,

@@ -66,6 +66,8 @@ PAPER_CHECKPOINTS: tuple[float, ...] = (0.513, 0.211, 0.135, 0.07, 0.036, 0.029)
 EVERY_ROUND: tuple[str, ...] = ("original", "reinit", "random_mask")
 #: What a late-rewinding chain trains: the ticket (reset to theta_k) and the random reinit control.
 REWIND_STRATEGIES: tuple[str, ...] = ("original", "reinit")
+#: The most seeds one run takes (the paper averages five); more are split over jobs and merged.
+MAX_SEEDS = 1_000
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,8 @@ class IMPConfig:
 def _as_seeds(seeds: object) -> tuple[int, ...]:
     """``seeds`` as a tuple of distinct non-negative ints: a count, or an explicit list of seeds."""
     if isinstance(seeds, int) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"seeds must be >= 1 (how many independent runs), got {seeds}")
+        if not 1 <= seeds <= MAX_SEEDS:
+            raise ValueError(f"seeds must be a count in 1..{MAX_SEEDS} (how many independent runs), got {seeds}")
         return tuple(range(seeds))
     if isinstance(seeds, (str, bytes, float, bool)) or not isinstance(seeds, Iterable):
         raise ValueError(f"seeds must be a count >= 1 or a list of seeds (ints >= 0), got {seeds!r}")
@@ -146,6 +148,8 @@ def _as_seeds(seeds: object) -> tuple[int, ...]:
         raise ValueError(f"seeds must be a count >= 1 or a non-empty list of ints >= 0, got {list(values)!r}")
     if len(set(values)) != len(values):
         raise ValueError(f"seeds must not repeat, got {list(values)}")
+    if len(values) > MAX_SEEDS:
+        raise ValueError(f"at most {MAX_SEEDS} seeds per run, got {len(values)}; split them over several jobs")
     return values
 
 

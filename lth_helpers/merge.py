@@ -18,36 +18,52 @@ import shutil
 from pathlib import Path
 from typing import Sequence
 
+from .out_folder import check_out_folder, read_json
 from .store import atomic_write_text
 
 __all__ = ["merge_results"]
 
 
+def _is_seed(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _read(folder: Path) -> tuple[dict, list[dict]]:
-    try:
-        config = json.loads((folder / "config.json").read_text())
-        records = json.loads((folder / "results.json").read_text())
-    except FileNotFoundError as error:
-        raise ValueError(f"{folder} is not a finished results folder: {Path(error.filename).name} is missing") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{folder}: cannot read its results ({error})") from None
-    if not isinstance(config, dict) or not isinstance(records, list) or "seeds" not in config:
-        raise ValueError(f"{folder} is not a results folder written by `lth_helpers imp`")
+    """A job folder's configuration and records, checked to be what ``imp`` writes (``ValueError``)."""
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a results folder: " + ("it is a file" if folder.exists() else "it does not exist"))
+    config, records = read_json(folder / "config.json"), read_json(folder / "results.json")
+    seeds = config.get("seeds") if isinstance(config, dict) else None
+    if not isinstance(seeds, list) or not seeds or not all(_is_seed(s) for s in seeds) or len(set(seeds)) != len(seeds):
+        raise ValueError(f"{folder / 'config.json'} is not written by `lth_helpers imp`: "
+                         f"expected a 'seeds' list of distinct ints >= 0, got {seeds!r}")
+    if not isinstance(records, list):
+        raise ValueError(f"{folder / 'results.json'} is not written by `lth_helpers imp`: expected a list of records")
+    for index, record in enumerate(records):
+        if not (isinstance(record, dict) and isinstance(record.get("round"), int)
+                and isinstance(record.get("strategy"), str) and record.get("seed") in seeds):
+            seed = record.get("seed") if isinstance(record, dict) else None
+            raise ValueError(f"{folder / 'results.json'}: record {index} is not a record of seeds {seeds} "
+                             f"(seed {seed!r}); expected seed, round and strategy as `lth_helpers imp` writes them")
     return config, records
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def merge_results(folders: Sequence[str | Path], out: str | Path) -> Path:
     """Merge the job folders into ``out``; return the path of the merged ``results.json``.
 
-    Raises ``ValueError`` when the folders' configurations differ in anything but their seeds,
-    or when two folders hold the same seed.
+    Raises ``ValueError``, before anything is written, when a folder is not a results folder of
+    ``lth_helpers imp``, when the folders' configurations differ in anything but their seeds, when
+    two folders hold the same seed, or when ``out`` lies inside one of them or holds results of
+    another configuration. Merging the same folders into the same ``out`` again is allowed.
     """
     folders = [Path(f) for f in folders]
     if len(folders) < 2:
         raise ValueError(f"merge needs at least two results folders, got {len(folders)}")
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; expected a folder")
     configs, records, seen = [], [], {}
     for folder in folders:
         config, folder_records = _read(folder)
@@ -64,9 +80,13 @@ def merge_results(folders: Sequence[str | Path], out: str | Path) -> Path:
             raise ValueError(f"{folder} has another configuration than {folders[0]} "
                              f"(differs in {', '.join(differing)}); only folders differing in seeds can be merged")
     for folder in folders:
+        if _inside(out.resolve(), folder.resolve()):
+            raise ValueError(f"--out {out} is, or lies inside, the results folder {folder}; choose a folder outside every input")
+    merged = dict(reference, seeds=sorted(seen))
+    check_out_folder(out, merged)
+    for folder in folders:
         if (folder / "runs").is_dir():
             shutil.copytree(folder / "runs", out / "runs", dirs_exist_ok=True)
-    merged = dict(reference, seeds=sorted(seen))
     records.sort(key=lambda r: (r["seed"], r["round"], r["strategy"]))
     atomic_write_text(out / "config.json", json.dumps(merged, indent=1))
     path = out / "results.json"

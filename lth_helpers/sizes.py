@@ -62,7 +62,7 @@ class Size:
                           "weights at the validation minimum (all in float32)")
         return (
             f"size '{self.name}': {self.iterations:,} iterations per round ({note}), "
-            f"{evaluation}, {self.rounds} pruning rounds"
+            f"{evaluation}, {self.rounds} pruning round{'' if self.rounds == 1 else 's'}"
         )
 
 

@@ -142,6 +142,12 @@ CLI_CASES = [
     pytest.param(["--seeds", "1,1"], ["seeds", "[1, 1]"], None, id="seeds-repeated"),
     pytest.param(["--seed-range", "5:3"], ["5:3"], None, id="seed-range-backwards"),
     pytest.param(["--seed-range", "a:b"], ["a:b"], None, id="seed-range-letters"),
+    pytest.param(["--seeds", "-1,2"], ["seeds", "-1"], None, id="seeds-negative-in-a-list"),
+    pytest.param(["--seed-range", "-1:2"], ["'-1:2'"], None, id="seed-range-negative"),
+    # 1 is --seeds' value when it is not given; given, it must still exclude --seed-range.
+    pytest.param(["--seeds", "1", "--seed-range", "4:6"], ["--seed-range", "--seeds"], None, id="seeds-1-and-range"),
+    pytest.param(["--seeds", "9223372036854775808"], ["9223372036854775808"], None, id="seeds-huge-count"),
+    pytest.param(["--seed-range", "0:100000000000"], ["'0:100000000000'"], None, id="seed-range-huge"),
     pytest.param(["--size", "huge"], ["'huge'"], None, id="size-huge"),
     pytest.param(["--strategies", "bogus"], ["'bogus'"], None, id="strategies-bogus"),
     pytest.param(["--strategies", "original,bogus"], ["'bogus'"], None, id="strategies-one-bogus"),

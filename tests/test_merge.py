@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -47,7 +48,7 @@ def test_merge_refuses_other_configurations_and_repeated_seeds(jobs, mnist_dir, 
     assert main(["merge", str(jobs / "job_a"), str(jobs / "all"), "--out", str(tmp_path / "m")]) == 2
     assert "seed 0 is in both" in capsys.readouterr().err
     assert main(["merge", str(jobs / "job_a"), str(tmp_path / "missing"), "--out", str(tmp_path / "m")]) == 2
-    assert "config.json is missing" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "m" / "results.json").exists()
 
 
@@ -60,3 +61,71 @@ def test_merge_refuses_jobs_on_different_data(jobs, tmp_path, capsys, fast_mlxte
     assert main(["merge", str(jobs / "job_a"), str(offline), "--out", str(tmp_path / "m")]) == 2
     assert "differs in data" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def _files(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_merge_refuses_an_out_that_is_or_lies_inside_an_input(jobs, capsys):
+    before = _files(jobs / "job_a")
+    for out in (jobs / "job_a", jobs / "job_a" / "runs" / "x"):
+        # job_b first: its store used to be copied into job_a before anything was refused
+        assert main(["merge", str(jobs / "job_b"), str(jobs / "job_a"), "--out", str(out)]) == 2
+        assert f"--out {out} is, or lies inside, the results folder" in capsys.readouterr().err
+    assert _files(jobs / "job_a") == before
+
+
+def test_merge_refuses_an_out_holding_another_configuration(jobs, tmp_path, capsys):
+    out = tmp_path / "held"
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps({"size": "quick", "seeds": [7]}))
+    assert main(["merge", str(jobs / "job_a"), str(jobs / "job_b"), "--out", str(out)]) == 2
+    assert "holds the results of another configuration" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+
+
+def test_merging_again_into_the_same_out_and_any_seed_order_are_one_configuration(jobs, tmp_path, mnist_dir, capsys):
+    out = tmp_path / "merged"
+    for _ in range(2):
+        assert main(["merge", str(jobs / "job_b"), str(jobs / "job_a"), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["imp", *TINY, "--seeds", "1,0", "--out", str(out), "--data", "mnist",
+                 "--data-dir", str(mnist_dir)]) == 0
+    assert "0 network(s) trained, 6 reused" in capsys.readouterr().out
+
+
+def _record_of_seed_0(folder):
+    records = json.loads((folder / "results.json").read_text())
+    records[0]["seed"] = 0
+    (folder / "results.json").write_text(json.dumps(records))
+
+
+def _results_a_folder(folder):
+    (folder / "results.json").unlink()
+    (folder / "results.json").mkdir()
+
+
+# how job_b's copy is spoiled, what the one-line error must say
+SPOILED = [
+    pytest.param(lambda f: (f / "results.json").write_text("[1, 2, 3]"), "record 0", id="records-not-dicts"),
+    pytest.param(lambda f: (f / "results.json").write_text("[{}]"), "record 0", id="record-without-keys"),
+    pytest.param(_record_of_seed_0, "record 0 is not a record of seeds [1]", id="record-of-another-seed"),
+    pytest.param(lambda f: (f / "config.json").write_text('{"seeds": 5}'), "got 5", id="seeds-not-a-list"),
+    pytest.param(lambda f: (f / "config.json").write_text('{"seeds": ["1"]}'), "['1']", id="seeds-strings"),
+    pytest.param(_results_a_folder, "results.json is a folder", id="results-a-folder"),
+    pytest.param(lambda f: (f / "results.json").write_bytes(b"\xff\xfe"), "results.json is not valid JSON",
+                 id="results-not-utf8"),
+]
+
+
+@pytest.mark.parametrize("spoil,needle", SPOILED)
+def test_merge_refuses_spoiled_folders_before_writing_anything(jobs, tmp_path, capsys, spoil, needle):
+    spoiled = tmp_path / "spoiled"
+    shutil.copytree(jobs / "job_b", spoiled)
+    spoil(spoiled)
+    out = tmp_path / "m"
+    assert main(["merge", str(jobs / "job_a"), str(spoiled), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

@@ -225,9 +225,12 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     """``--seeds -1,2`` as ``--seeds=-1,2``: argparse takes a value like ``-1,2`` for an option and
     would say only "expected one argument"; joined, the value reaches its check and is named."""
     joined: list[str] = []
-    for token in argv:
+    for position, token in enumerate(argv):
+        if token == "--":  # everything after it is positional, as given
+            return joined + list(argv[position:])
         previous = joined[-1] if joined else ""
-        if previous.startswith("--") and "=" not in previous and token[:1] == "-" and token[1:2].isdigit():
+        if (previous.startswith("--") and previous != "--" and "=" not in previous
+                and token[:1] == "-" and token[1:2].isdigit()):
             joined[-1] = f"{previous}={token}"
         else:
             joined.append(token)

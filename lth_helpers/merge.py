@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Sequence
 
-from .out_folder import check_out_folder, read_json
+from .out_folder import check_out_folder, read_json, resolve_out
 from .store import atomic_write_text
 
 __all__ = ["merge_results"]
@@ -39,13 +39,44 @@ def _read(folder: Path) -> tuple[dict, list[dict]]:
                          f"expected a 'seeds' list of distinct ints >= 0, got {seeds!r}")
     if not isinstance(records, list):
         raise ValueError(f"{folder / 'results.json'} is not written by `lth_helpers imp`: expected a list of records")
+    seen: set[str] = set()
     for index, record in enumerate(records):
         if not (isinstance(record, dict) and isinstance(record.get("round"), int)
-                and isinstance(record.get("strategy"), str) and record.get("seed") in seeds):
+                and isinstance(record.get("strategy"), str) and _is_seed(record.get("seed"))
+                and record["seed"] in seeds):
             seed = record.get("seed") if isinstance(record, dict) else None
             raise ValueError(f"{folder / 'results.json'}: record {index} is not a record of seeds {seeds} "
                              f"(seed {seed!r}); expected seed, round and strategy as `lth_helpers imp` writes them")
+        text = json.dumps(record, sort_keys=True)
+        if text in seen:
+            raise ValueError(f"{folder / 'results.json'}: record {index} repeats an earlier record "
+                             f"(seed {record['seed']}, round {record['round']}, {record['strategy']})")
+        seen.add(text)
     return config, records
+
+
+def _store_files(folders: Sequence[Path], out: Path) -> list[tuple[Path, Path]]:
+    """Every store file to copy, as (source, destination); ``ValueError`` if any copy would fail.
+
+    Checked before anything is copied, so that a refused merge leaves ``out`` as it was: sources
+    must be plain files (a store holds no links), destinations absent or plain files.
+    """
+    pairs = []
+    for folder in folders:
+        runs = folder / "runs"
+        if not runs.exists():
+            continue
+        if runs.is_symlink() or not runs.is_dir():
+            raise ValueError(f"{runs} is not a store folder; expected the folder `lth_helpers imp` writes")
+        for source in sorted(runs.rglob("*")):
+            destination = out / "runs" / source.relative_to(runs)
+            if source.is_symlink() or not (source.is_file() or source.is_dir()):
+                raise ValueError(f"{source} is not a plain file or folder; a store holds nothing else")
+            if destination.is_symlink() or (destination.exists() and destination.is_dir() != source.is_dir()):
+                raise ValueError(f"--out {out} holds {destination}, which {source} cannot be copied onto")
+            if source.is_file():
+                pairs.append((source, destination))
+    return pairs
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -79,14 +110,15 @@ def merge_results(folders: Sequence[str | Path], out: str | Path) -> Path:
         if differing:
             raise ValueError(f"{folder} has another configuration than {folders[0]} "
                              f"(differs in {', '.join(differing)}); only folders differing in seeds can be merged")
+    resolved = resolve_out(out)
     for folder in folders:
-        if _inside(out.resolve(), folder.resolve()):
+        if _inside(resolved, folder.resolve()):
             raise ValueError(f"--out {out} is, or lies inside, the results folder {folder}; choose a folder outside every input")
     merged = dict(reference, seeds=sorted(seen))
     check_out_folder(out, merged)
-    for folder in folders:
-        if (folder / "runs").is_dir():
-            shutil.copytree(folder / "runs", out / "runs", dirs_exist_ok=True)
+    for source, destination in _store_files(folders, out):
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
     records.sort(key=lambda r: (r["seed"], r["round"], r["strategy"]))
     atomic_write_text(out / "config.json", json.dumps(merged, indent=1))
     path = out / "results.json"

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["check_out_folder", "same_configuration", "read_json"]
+__all__ = ["check_out_folder", "resolve_out", "same_configuration", "read_json"]
 
 
 def read_json(path: Path) -> Any:
@@ -28,6 +28,8 @@ def read_json(path: Path) -> Any:
         raise ValueError(f"cannot read {path} ({error.strerror})") from None
     except ValueError as error:  # invalid JSON, or bytes that are not UTF-8
         raise ValueError(f"{path} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise ValueError(f"{path} is not valid JSON (nested too deeply)") from None
 
 
 def same_configuration(a: object, b: object) -> bool:
@@ -42,14 +44,30 @@ def same_configuration(a: object, b: object) -> bool:
     return normal(a) == normal(b)
 
 
+def resolve_out(out: Path) -> Path:
+    """``out`` as an absolute path without links; ``ValueError`` where links loop."""
+    try:
+        return out.resolve(strict=False)
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symbolic-link loop
+        raise ValueError(f"--out {out} cannot be resolved (a loop of symbolic links?); expected a folder") from None
+
+
 def check_out_folder(out: Path, config: dict) -> None:
     """Refuse an ``out`` that cannot hold results, or holds another configuration's (``ValueError``).
 
     Nothing is left behind: writability is tested with a probe file in the nearest existing folder,
     created and removed at once (permission bits alone do not tell, e.g. for root).
     """
+    resolve_out(out)
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"--out {out} is a symbolic link to {os.readlink(out)}, which does not exist; expected a folder")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; expected a folder (it is created if missing)")
+    for name, folder in (("runs", True), ("config.json", False), ("results.json", False)):
+        inside = out / name
+        if inside.exists() and inside.is_dir() != folder:
+            raise ValueError(f"--out {out} holds {inside}, which is not a {'folder' if folder else 'file'}; "
+                             "choose another --out, or delete that folder")
     existing_parent = next(p for p in (out, *out.parents) if p.exists())
     if not existing_parent.is_dir():
         raise ValueError(f"--out {out} lies under the file {existing_parent}; expected a folder")

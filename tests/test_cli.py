@@ -184,3 +184,11 @@ def test_data_choice_is_part_of_the_configuration(tmp_path, capsys, mnist_dir, n
     capsys.readouterr()
     assert main(["imp", "--strategies", "original", "--out", str(out), *TINY]) == 2  # --data offline by default
     assert "holds the results of another configuration" in capsys.readouterr().err
+
+
+def test_negative_values_reach_their_checks_and_the_separator_is_kept():
+    from lth_helpers.cli import _join_negative_values
+
+    assert _join_negative_values(["imp", "--seeds", "-1,2", "--out", "-1dir"]) == ["imp", "--seeds=-1,2", "--out=-1dir"]
+    assert _join_negative_values(["merge", "--out", "m", "--", "-1job", "job0"]) == ["merge", "--out", "m", "--",
+                                                                                    "-1job", "job0"]

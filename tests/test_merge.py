@@ -101,6 +101,17 @@ def _record_of_seed_0(folder):
     (folder / "results.json").write_text(json.dumps(records))
 
 
+def _records_doubled(folder):
+    records = json.loads((folder / "results.json").read_text())
+    (folder / "results.json").write_text(json.dumps(records + records))
+
+
+def _record_of_seed_true(folder):
+    records = json.loads((folder / "results.json").read_text())
+    records[0]["seed"] = True
+    (folder / "results.json").write_text(json.dumps(records))
+
+
 def _results_a_folder(folder):
     (folder / "results.json").unlink()
     (folder / "results.json").mkdir()
@@ -116,6 +127,12 @@ SPOILED = [
     pytest.param(_results_a_folder, "results.json is a folder", id="results-a-folder"),
     pytest.param(lambda f: (f / "results.json").write_bytes(b"\xff\xfe"), "results.json is not valid JSON",
                  id="results-not-utf8"),
+    pytest.param(lambda f: (f / "config.json").write_text("[" * 100_000), "config.json is not valid JSON",
+                 id="config-nested-too-deeply"),
+    pytest.param(_records_doubled, "repeats an earlier record", id="records-repeated"),
+    pytest.param(_record_of_seed_true, "(seed True)", id="record-seed-a-bool"),
+    pytest.param(lambda f: (f / "runs" / "dangling").symlink_to(f / "nowhere"), "not a plain file or folder",
+                 id="store-holds-a-link"),
 ]
 
 
@@ -129,3 +146,48 @@ def test_merge_refuses_spoiled_folders_before_writing_anything(jobs, tmp_path, c
     err = capsys.readouterr().err
     assert needle in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def _runs_a_file(out, jobs):
+    out.mkdir()
+    (out / "runs").write_text("")
+
+
+def _results_json_a_folder(out, jobs):
+    (out / "results.json").mkdir(parents=True)
+
+
+def _store_entry_a_file(out, jobs):
+    entry = next((jobs / "job_a" / "runs").iterdir())
+    (out / "runs").mkdir(parents=True)
+    (out / "runs" / entry.name).write_text("")
+
+
+def _link_loop(out, jobs):
+    out.symlink_to(out)
+
+
+def _dangling_link(out, jobs):
+    out.symlink_to(out.parent / "nowhere" / "deep")
+
+
+# what --out holds beforehand, what the one-line error must say
+BAD_OUTS = [
+    pytest.param(_runs_a_file, "which is not a folder", id="runs-a-file"),
+    pytest.param(_results_json_a_folder, "which is not a file", id="results-json-a-folder"),
+    pytest.param(_store_entry_a_file, "cannot be copied onto", id="store-entry-a-file"),
+    pytest.param(_link_loop, "cannot be resolved", id="link-loop"),
+    pytest.param(_dangling_link, "which does not exist", id="dangling-link"),
+]
+
+
+@pytest.mark.parametrize("prepare,needle", BAD_OUTS)
+def test_merge_refuses_an_out_it_cannot_write_before_writing_anything(jobs, tmp_path, capsys, prepare, needle):
+    out = tmp_path / "out"
+    prepare(out, jobs)
+    before = _files(out) if out.is_dir() and not out.is_symlink() else None
+    assert main(["merge", str(jobs / "job_a"), str(jobs / "job_b"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1, err
+    if before is not None:
+        assert _files(out) == before

@@ -63,10 +63,10 @@ def check_out_folder(out: Path, config: dict) -> None:
         raise ValueError(f"--out {out} is a symbolic link to {os.readlink(out)}, which does not exist; expected a folder")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; expected a folder (it is created if missing)")
-    for name, folder in (("runs", True), ("config.json", False), ("results.json", False)):
+    for name, should_be_folder in (("runs", True), ("config.json", False), ("results.json", False)):
         inside = out / name
-        if inside.exists() and inside.is_dir() != folder:
-            raise ValueError(f"--out {out} holds {inside}, which is not a {'folder' if folder else 'file'}; "
+        if inside.exists() and inside.is_dir() != should_be_folder:
+            raise ValueError(f"--out {out} holds {inside}, which is not a {'folder' if should_be_folder else 'file'}; "
                              "choose another --out, or delete that folder")
     existing_parent = next(p for p in (out, *out.parents) if p.exists())
     if not existing_parent.is_dir():
